@@ -1,0 +1,1 @@
+import "../test/env/cli.ts";

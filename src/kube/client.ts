@@ -1,0 +1,290 @@
+import { HttpMethod, KubeConfig, RequestContext, Watch } from "@kubernetes/client-node";
+import { fetch, type Dispatcher } from "undici";
+import { KubeApiError } from "./errors.ts";
+import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
+
+export interface ObjectMeta {
+  name?: string;
+  namespace?: string;
+  uid?: string;
+  resourceVersion?: string;
+  generation?: number;
+  labels?: Record<string, string>;
+  annotations?: Record<string, string>;
+  ownerReferences?: Array<{ apiVersion: string; kind: string; name: string; uid: string; controller?: boolean }>;
+  finalizers?: string[];
+  deletionTimestamp?: string;
+  creationTimestamp?: string;
+  [key: string]: unknown;
+}
+
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata: ObjectMeta;
+  [key: string]: unknown;
+}
+
+export interface KubeList<T> {
+  metadata: { resourceVersion?: string; continue?: string };
+  items: T[];
+}
+
+export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED" | "BOOKMARK" | "ERROR";
+
+export interface ListOptions {
+  labelSelector?: string;
+  fieldSelector?: string;
+  limit?: number;
+  continue?: string;
+  resourceVersion?: string;
+}
+
+export interface RequestOptions {
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  contentType?: string;
+  /** Abort the request after this many milliseconds (default 30 s). */
+  timeoutMs?: number;
+}
+
+const FIELD_MANAGER = "zonesync";
+
+/**
+ * A thin, fast REST client over client-node's KubeConfig: client-node does authentication and TLS, we send plain
+ * JSON and get plain objects back. The generated clients' serializer costs more than the requests themselves at
+ * thousands of objects, and server-side apply needs control over content types and query parameters.
+ */
+export class KubeClient {
+  readonly kubeConfig: KubeConfig;
+  readonly server: string;
+  private readonly watcher: Watch;
+
+  constructor(kubeConfig: KubeConfig) {
+    const cluster = kubeConfig.getCurrentCluster();
+    if (!cluster) throw new Error("the kubeconfig has no current cluster (set a current-context or pass --context)");
+    this.kubeConfig = kubeConfig;
+    this.server = cluster.server.replace(/\/+$/, "");
+    this.watcher = new Watch(kubeConfig);
+  }
+
+  /** Loads a kubeconfig file (or the default chain: $KUBECONFIG, ~/.kube/config, in-cluster) for one context. */
+  static load(options: { kubeconfig?: string; context?: string } = {}): KubeClient {
+    const kc = new KubeConfig();
+    try {
+      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
+      else kc.loadFromDefault();
+    } catch (err) {
+      throw new Error(`cannot read kubeconfig ${options.kubeconfig ?? process.env.KUBECONFIG ?? "(default)"}`, {
+        cause: err,
+      });
+    }
+    if (options.context) {
+      if (!kc.getContexts().some((c) => c.name === options.context)) {
+        const known = kc.getContexts().map((c) => c.name);
+        throw new Error(`unknown context "${options.context}" (the kubeconfig has: ${known.join(", ") || "none"})`);
+      }
+      kc.setCurrentContext(options.context);
+    }
+    return new KubeClient(kc);
+  }
+
+  static fromString(kubeconfigYaml: string, context?: string): KubeClient {
+    const kc = new KubeConfig();
+    kc.loadFromString(kubeconfigYaml);
+    if (context) kc.setCurrentContext(context);
+    return new KubeClient(kc);
+  }
+
+  async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
+    const url = new URL(this.server + path);
+    for (const [key, value] of Object.entries(options.query ?? {})) {
+      if (value !== undefined) url.searchParams.set(key, String(value));
+    }
+    const ctx = new RequestContext(url.toString(), method as HttpMethod);
+    await this.kubeConfig.applySecurityAuthentication(ctx);
+    const headers = ctx.getHeaders() as unknown as Record<string, string>;
+    headers["accept"] = "application/json";
+    if (options.body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
+    let response;
+    try {
+      response = await fetch(url, {
+        method,
+        headers,
+        body: options.body === undefined ? undefined : JSON.stringify(options.body),
+        dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+      });
+    } catch (err) {
+      throw new KubeApiError(`${method} ${path}: cannot reach ${this.server}`, 0, "Unreachable", method, path, {
+        cause: err,
+      });
+    }
+    const text = await response.text();
+    if (!response.ok) {
+      let reason = response.statusText;
+      let message = text;
+      try {
+        const status = JSON.parse(text) as { reason?: string; message?: string };
+        reason = status.reason ?? reason;
+        message = status.message ?? message;
+      } catch {
+        // not a Status object; keep the raw text
+      }
+      throw new KubeApiError(`${method} ${path}: ${response.status} ${message}`, response.status, reason, method, path);
+    }
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+
+  get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
+    return this.request<T>("GET", resourcePath(type, namespace, name));
+  }
+
+  /** Returns undefined instead of throwing when the object does not exist. */
+  async getOptional<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+  ): Promise<T | undefined> {
+    try {
+      return await this.get<T>(type, namespace, name);
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  list<T extends KubeObject>(type: ResourceType, namespace?: string, options: ListOptions = {}): Promise<KubeList<T>> {
+    return this.request<KubeList<T>>("GET", resourcePath(type, namespace), { query: { ...options } });
+  }
+
+  /** Lists every page (the API server pages at `limit`) into one list. */
+  async listAll<T extends KubeObject>(
+    type: ResourceType,
+    namespace?: string,
+    options: ListOptions = {},
+  ): Promise<KubeList<T>> {
+    const items: T[] = [];
+    let continueToken: string | undefined;
+    let resourceVersion: string | undefined;
+    do {
+      const page = await this.list<T>(type, namespace, { limit: 500, ...options, continue: continueToken });
+      items.push(...page.items);
+      continueToken = page.metadata.continue || undefined;
+      resourceVersion = page.metadata.resourceVersion;
+    } while (continueToken);
+    return { metadata: { resourceVersion }, items };
+  }
+
+  create<T extends KubeObject>(type: ResourceType, obj: T): Promise<T> {
+    return this.request<T>("POST", resourcePath(type, obj.metadata.namespace), {
+      body: { apiVersion: apiVersionOf(type), kind: type.kind, ...obj },
+    });
+  }
+
+  replace<T extends KubeObject>(type: ResourceType, obj: T, subresource?: string): Promise<T> {
+    return this.request<T>("PUT", resourcePath(type, obj.metadata.namespace, obj.metadata.name, subresource), {
+      body: { apiVersion: apiVersionOf(type), kind: type.kind, ...obj },
+    });
+  }
+
+  /** Server-side apply: the object is the full intent of `fieldManager`; conflicts are forced by default. */
+  apply<T extends KubeObject>(
+    type: ResourceType,
+    obj: KubeObject,
+    options: { fieldManager?: string; force?: boolean; subresource?: string; dryRun?: boolean } = {},
+  ): Promise<T> {
+    const name = obj.metadata.name;
+    if (!name) throw new Error(`server-side apply of a ${type.kind} needs metadata.name`);
+    return this.request<T>("PATCH", resourcePath(type, obj.metadata.namespace, name, options.subresource), {
+      query: {
+        fieldManager: options.fieldManager ?? FIELD_MANAGER,
+        force: options.force ?? true,
+        dryRun: options.dryRun ? "All" : undefined,
+      },
+      body: { apiVersion: apiVersionOf(type), kind: type.kind, ...obj },
+      contentType: "application/apply-patch+yaml",
+    });
+  }
+
+  patch<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    body: unknown,
+    options: { strategy?: "merge" | "strategic" | "json"; subresource?: string; fieldManager?: string } = {},
+  ): Promise<T> {
+    const contentType = {
+      merge: "application/merge-patch+json",
+      strategic: "application/strategic-merge-patch+json",
+      json: "application/json-patch+json",
+    }[options.strategy ?? "merge"];
+    return this.request<T>("PATCH", resourcePath(type, namespace, name, options.subresource), {
+      body,
+      contentType,
+      query: { fieldManager: options.fieldManager ?? FIELD_MANAGER },
+    });
+  }
+
+  /** Deletes an object; returns false when it was already gone. */
+  async delete(
+    type: ResourceType,
+    namespace: string | undefined,
+    name: string,
+    options: {
+      gracePeriodSeconds?: number;
+      propagationPolicy?: "Background" | "Foreground" | "Orphan";
+      uid?: string;
+    } = {},
+  ): Promise<boolean> {
+    try {
+      await this.request("DELETE", resourcePath(type, namespace, name), {
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: options.gracePeriodSeconds,
+          propagationPolicy: options.propagationPolicy,
+          preconditions: options.uid ? { uid: options.uid } : undefined,
+        },
+      });
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a watch. `onEvent` receives every event; `onDone` is called once when the stream ends for any reason
+   * (server timeout, error, abort). Returns the abort handle.
+   */
+  async watch<T extends KubeObject>(
+    type: ResourceType,
+    namespace: string | undefined,
+    options: ListOptions & { allowWatchBookmarks?: boolean; timeoutSeconds?: number },
+    onEvent: (type: WatchEventType, obj: T) => void,
+    onDone: (err: unknown) => void,
+  ): Promise<AbortController> {
+    return this.watcher.watch(
+      resourcePath(type, namespace),
+      { ...options },
+      (phase: string, obj: T) => onEvent(phase as WatchEventType, obj),
+      onDone,
+    );
+  }
+
+  /** The API groups/versions the server offers, e.g. to pick the EndpointSlice version. */
+  async serverSupports(groupVersion: string): Promise<boolean> {
+    try {
+      await this.request("GET", groupVersion.includes("/") ? `/apis/${groupVersion}` : `/api/${groupVersion}`);
+      return true;
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return false;
+      throw err;
+    }
+  }
+
+  async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
+    return this.request("GET", "/version", { timeoutMs: 10_000 });
+  }
+}

@@ -1,0 +1,93 @@
+/** Where a kind of object lives in the Kubernetes REST API. */
+export interface ResourceType {
+  group: string;
+  version: string;
+  plural: string;
+  kind: string;
+  namespaced: boolean;
+}
+
+const core = (plural: string, kind: string, namespaced = true): ResourceType => ({
+  group: "",
+  version: "v1",
+  plural,
+  kind,
+  namespaced,
+});
+
+export const Resources = {
+  namespaces: core("namespaces", "Namespace", false),
+  nodes: core("nodes", "Node", false),
+  pods: core("pods", "Pod"),
+  services: core("services", "Service"),
+  endpoints: core("endpoints", "Endpoints"),
+  secrets: core("secrets", "Secret"),
+  configMaps: core("configmaps", "ConfigMap"),
+  serviceAccounts: core("serviceaccounts", "ServiceAccount"),
+  events: core("events", "Event"),
+  deployments: { group: "apps", version: "v1", plural: "deployments", kind: "Deployment", namespaced: true },
+  daemonSets: { group: "apps", version: "v1", plural: "daemonsets", kind: "DaemonSet", namespaced: true },
+  statefulSets: { group: "apps", version: "v1", plural: "statefulsets", kind: "StatefulSet", namespaced: true },
+  replicaSets: { group: "apps", version: "v1", plural: "replicasets", kind: "ReplicaSet", namespaced: true },
+  leases: { group: "coordination.k8s.io", version: "v1", plural: "leases", kind: "Lease", namespaced: true },
+  roles: { group: "rbac.authorization.k8s.io", version: "v1", plural: "roles", kind: "Role", namespaced: true },
+  roleBindings: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "rolebindings",
+    kind: "RoleBinding",
+    namespaced: true,
+  },
+  clusterRoles: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterroles",
+    kind: "ClusterRole",
+    namespaced: false,
+  },
+  clusterRoleBindings: {
+    group: "rbac.authorization.k8s.io",
+    version: "v1",
+    plural: "clusterrolebindings",
+    kind: "ClusterRoleBinding",
+    namespaced: false,
+  },
+  crds: {
+    group: "apiextensions.k8s.io",
+    version: "v1",
+    plural: "customresourcedefinitions",
+    kind: "CustomResourceDefinition",
+    namespaced: false,
+  },
+  podDisruptionBudgets: {
+    group: "policy",
+    version: "v1beta1",
+    plural: "poddisruptionbudgets",
+    kind: "PodDisruptionBudget",
+    namespaced: true,
+  },
+  zoneSyncLinks: {
+    group: "zonesync.io",
+    version: "v1alpha1",
+    plural: "zonesynclinks",
+    kind: "ZoneSyncLink",
+    namespaced: true,
+  },
+} satisfies Record<string, ResourceType>;
+
+export function endpointSliceType(version: "v1" | "v1beta1"): ResourceType {
+  return { group: "discovery.k8s.io", version, plural: "endpointslices", kind: "EndpointSlice", namespaced: true };
+}
+
+export function apiVersionOf(type: ResourceType): string {
+  return type.group ? `${type.group}/${type.version}` : type.version;
+}
+
+/** REST path for a collection (no name) or an object, optionally with a subresource. */
+export function resourcePath(type: ResourceType, namespace?: string, name?: string, subresource?: string): string {
+  const base = type.group ? `/apis/${type.group}/${type.version}` : `/api/${type.version}`;
+  const ns = type.namespaced && namespace ? `/namespaces/${encodeURIComponent(namespace)}` : "";
+  const obj = name ? `/${encodeURIComponent(name)}` : "";
+  const sub = name && subresource ? `/${subresource}` : "";
+  return `${base}${ns}/${type.plural}${obj}${sub}`;
+}
