@@ -1,0 +1,40 @@
+/** Names, labels and annotations shared by every zonesync component. One place, so they never drift apart. */
+
+export const GROUP = "zonesync.io";
+export const VERSION = "v1alpha1";
+export const API_VERSION = `${GROUP}/${VERSION}`;
+export const LINK_KIND = "ZoneSyncLink";
+export const LINK_PLURAL = "zonesynclinks";
+export const CRD_NAME = `${LINK_PLURAL}.${GROUP}`;
+
+export const DEFAULT_NAMESPACE = "zonesync-system";
+export const DEFAULT_RELEASE = "zonesync";
+export const DEFAULT_IMAGE_REPOSITORY = "ghcr.io/zonesync/zonesync";
+
+export const LABEL_LINK = "zonesync.io/link";
+export const LABEL_CONTROLLER_MODE = "zonesync.io/controller-mode";
+export const LABEL_MIRRORED_FROM = "zonesync.io/mirrored-from";
+export const LABEL_COMPONENT = "app.kubernetes.io/component";
+export const LABEL_MANAGED_BY = "app.kubernetes.io/managed-by";
+export const LABEL_PART_OF = "app.kubernetes.io/part-of";
+export const LABEL_ZONE_SYNC_PEERS = "zonesync.io/zone-sync-peers";
+export const LABEL_SERVICE_NAME = "kubernetes.io/service-name";
+export const LABEL_ENDPOINTSLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by";
+export const ENDPOINTSLICE_MANAGER = "zonesync.io/link-controller";
+
+export const ANNOTATION_REMOTE_REF = "zonesync.io/remote-ref";
+export const ANNOTATION_CONFIG_CHECKSUM = "zonesync.io/config-checksum";
+export const ANNOTATION_VALUES_CHECKSUM = "zonesync.io/values-checksum";
+
+export const FINALIZER_MIRRORS = "zonesync.io/mirrors";
+export const SECRET_TYPE_REMOTE_KUBECONFIG = "zonesync.io/remote-kubeconfig";
+export const SECRET_KEY_KUBECONFIG = "kubeconfig";
+
+export type ControllerMode = "chart" | "standalone";
+
+/** Deployment, ServiceAccount and Lease of the link controller for one link. */
+export const controllerName = (link: string): string => `zonesync-link-${link}`;
+export const leaseName = (link: string): string => `zonesync-link-${link}`;
+export const credentialsSecretName = (cluster: string): string => `cluster-credentials-${cluster}`;
+/** The ServiceAccount on the target cluster that a source cluster's link controller acts as. */
+export const targetServiceAccountName = (source: string): string => `zonesync-remote-${source}`;
