@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import type { TestProject } from "vitest/node";
 import { shareable, startEnvironment, type Environment, type SharedEnvironment } from "./env/index.ts";
 
@@ -11,6 +12,12 @@ let env: Environment | undefined;
 
 /** One set of real clusters (hub, east, west) for the whole run; each test works in namespaces of its own. */
 export async function setup(project: TestProject): Promise<void> {
+  // For development: reuse clusters started by `npm run clusters -- up hub east west` (it writes env.json).
+  const reuse = process.env.ZONESYNC_TEST_ENV;
+  if (reuse) {
+    project.provide("env", JSON.parse(readFileSync(reuse, "utf8")) as SharedEnvironment);
+    return;
+  }
   const started = Date.now();
   env = await startEnvironment(["hub", "east", "west"], {
     log: (m) => process.stderr.write(`[clusters] ${m}\n`),

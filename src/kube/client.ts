@@ -1,4 +1,4 @@
-import { HttpMethod, KubeConfig, RequestContext, Watch } from "@kubernetes/client-node";
+import { type HttpMethod, KubeConfig, RequestContext, Watch } from "@kubernetes/client-node";
 import { fetch, type Dispatcher } from "undici";
 import { KubeApiError } from "./errors.ts";
 import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
@@ -133,7 +133,9 @@ export class KubeClient {
       }
       throw new KubeApiError(`${method} ${path}: ${response.status} ${message}`, response.status, reason, method, path);
     }
-    return (text ? JSON.parse(text) : undefined) as T;
+    if (!text) return undefined as T;
+    const isJson = (response.headers.get("content-type") ?? "").includes("json");
+    return (isJson ? JSON.parse(text) : text) as T;
   }
 
   get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {

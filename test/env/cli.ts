@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // npm run clusters -- up hub east west [--kubeconfig FILE]
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { startEnvironment } from "./index.ts";
+import { shareable, startEnvironment } from "./index.ts";
 
 const { values, positionals } = parseArgs({
   allowPositionals: true,
@@ -20,6 +21,10 @@ const kubeconfigPath = resolve(values.kubeconfig!);
 const started = Date.now();
 const env = await startEnvironment(names, { kubeconfigPath, log: (m) => process.stderr.write(`[clusters] ${m}\n`) });
 process.stderr.write(`[clusters] ${names.length} clusters ready in ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
+// Tests can run against these clusters with ZONESYNC_TEST_ENV=<this file> instead of starting their own.
+const envFile = join(dirname(kubeconfigPath), "env.json");
+writeFileSync(envFile, JSON.stringify(shareable(env), null, 2), { mode: 0o600 });
+process.stderr.write(`[clusters] contexts: ${names.join(", ")}; test environment: ${envFile}\n`);
 process.stdout.write(`ready\n${kubeconfigPath}\n`);
 let stopping = false;
 const shutdown = async () => {

@@ -34,7 +34,7 @@ function writeRegistry(): void {
 /** Kills processes left by earlier runs whose owner died without tearing down. */
 export function reapLeftovers(): number {
   let reaped = 0;
-  let files: string[] = [];
+  let files: string[];
   try {
     files = readdirSync(registryDir);
   } catch {

@@ -337,7 +337,7 @@ export class PodSimulator {
     const path = container.readinessProbe?.httpGet?.path;
     if (path) {
       entry.timer = setInterval(() => {
-        fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) })
+        void fetch(`http://127.0.0.1:${port}${path}`, { signal: AbortSignal.timeout(1000) })
           .then((res) => res.ok)
           .catch(() => false)
           .then((ready) => {
