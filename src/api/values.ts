@@ -1,0 +1,118 @@
+import { z } from "zod";
+import {
+  ControllerDefaultsSchema,
+  controllerOverridesShape,
+  DEFAULT_CONTROLLER_RESOURCES,
+  logFormatSchema,
+  logLevelSchema,
+  pullPolicySchema,
+  replicasSchema,
+} from "./controller.ts";
+import { dnsLabel, dnsSubdomain, formatIssues, requiredErrorMap, resourceRequirementsSchema } from "./kube-schemas.ts";
+import type { ParseResult } from "./link.ts";
+import { DEFAULT_IMAGE_REPOSITORY } from "./names.ts";
+
+/**
+ * The values of the zonesync Helm chart. The source of chart/values.schema.json (scripts/generate.ts); objects
+ * are strict, so a misspelt key is an error instead of a silently ignored setting.
+ */
+
+export const MANAGER_APPLY_MODES = ["helm", "none"] as const;
+export type ManagerApplyMode = (typeof MANAGER_APPLY_MODES)[number];
+
+/** `namespace/name` of the NGINX ConfigMap that carries the zone-sync keys. */
+export const NGINX_CONFIGMAP_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** `kind/namespace/name` of the NGINX workload to roll when the zone-sync config changes. */
+export const NGINX_WORKLOAD_PATTERN =
+  /^([Dd]eployment|[Dd]aemon[Ss]et|[Ss]tateful[Ss]et)\/[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+
+export const ImageValuesSchema = z
+  .strictObject({
+    repository: z
+      .string()
+      .min(1)
+      .default(DEFAULT_IMAGE_REPOSITORY)
+      .describe("Image repository of the manager and, unless overridden, of every link controller."),
+    tag: z.string().default("").describe("Image tag; empty means the chart's appVersion."),
+    pullPolicy: pullPolicySchema().default("IfNotPresent").describe("Image pull policy: Always, IfNotPresent, Never."),
+  })
+  .describe("The zonesync image (built by the repository's Dockerfile).");
+
+export const ManagerValuesSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true).describe("Deploy the manager (turns ZoneSyncLinks into controllers entries)."),
+    replicas: replicasSchema().default(1).describe("Manager replicas; one leads (Lease), the others stand by."),
+    logLevel: logLevelSchema().default("info").describe("Log level: error, warn, info or debug."),
+    logFormat: logFormatSchema().default("json").describe("Log format: json or text."),
+    resources: resourceRequirementsSchema(true)
+      .default(structuredClone(DEFAULT_CONTROLLER_RESOURCES))
+      .describe("Compute resources of the manager container."),
+    apply: z
+      .enum(MANAGER_APPLY_MODES, { error: `must be one of ${MANAGER_APPLY_MODES.join(", ")}` })
+      .default("helm")
+      .describe(
+        "helm: the manager runs `helm upgrade` of this release when the rendered controllers change; " +
+          "none: it only reports (GitOps writes the controllers list).",
+      ),
+    args: z.array(z.string()).default([]).describe("Extra arguments appended to the manager command line."),
+    nginx: z
+      .strictObject({
+        configMap: z
+          .string()
+          .regex(NGINX_CONFIGMAP_PATTERN, 'must be "namespace/name"')
+          .optional()
+          .describe('The NGINX ConfigMap with the zone-sync keys, as "namespace/name" (unset: no local zone-sync).'),
+        workload: z
+          .string()
+          .regex(NGINX_WORKLOAD_PATTERN, 'must be "kind/namespace/name", kind Deployment, DaemonSet or StatefulSet')
+          .optional()
+          .describe('The NGINX workload rolled when the zone-sync config changes, as "kind/namespace/name".'),
+      })
+      .default({})
+      .describe("Local NGINX zone-sync managed by the manager."),
+  })
+  .describe("The manager Deployment.");
+
+export const ControllerEntrySchema = z
+  .strictObject({
+    name: dnsLabel().describe("Name of the ZoneSyncLink this controller serves (required, unique)."),
+    credentialsSecret: dnsSubdomain()
+      .optional()
+      .describe("The Secret with the target kubeconfig the controller may read (default cluster-credentials-<name>)."),
+    ...controllerOverridesShape(),
+  })
+  .describe("One link controller; every setting left out takes controllerDefaults.");
+
+export const ChartValuesSchema = z
+  .strictObject({
+    image: ImageValuesSchema.default(ImageValuesSchema.parse({})),
+    manager: ManagerValuesSchema.default(ManagerValuesSchema.parse({})),
+    controllerDefaults: ControllerDefaultsSchema.default(ControllerDefaultsSchema.parse({})),
+    controllers: z
+      .array(ControllerEntrySchema)
+      .default([])
+      .describe("One entry per link controller Deployment, usually rendered by the manager from ZoneSyncLinks."),
+    global: z.record(z.string(), z.unknown()).optional().describe("Helm global values (ignored by this chart)."),
+  })
+  .describe("Values of the zonesync chart.");
+
+export type ImageValues = z.output<typeof ImageValuesSchema>;
+export type ManagerValues = z.output<typeof ManagerValuesSchema>;
+export type ControllerEntry = z.output<typeof ControllerEntrySchema>;
+export type ChartValues = z.output<typeof ChartValuesSchema>;
+export type ChartValuesInput = z.input<typeof ChartValuesSchema>;
+
+/** Validates chart values (with defaults applied); also checks that controllers entry names are unique. */
+export function parseValues(obj: unknown): ParseResult<ChartValues, "values"> {
+  const result = ChartValuesSchema.safeParse(obj ?? {}, { error: requiredErrorMap });
+  if (!result.success) return { ok: false, errors: formatIssues(result.error) };
+  const errors: string[] = [];
+  const seen = new Map<string, number>();
+  result.data.controllers.forEach((entry, i) => {
+    const first = seen.get(entry.name);
+    if (first !== undefined)
+      errors.push(`controllers[${i}].name: duplicate "${entry.name}" (also controllers[${first}])`);
+    else seen.set(entry.name, i);
+  });
+  return errors.length ? { ok: false, errors } : { ok: true, values: result.data };
+}
