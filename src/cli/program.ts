@@ -1,19 +1,19 @@
 import { Command, CommanderError } from "commander";
 import { VERSION } from "../version.ts";
+import { registerAllow } from "./allow.ts";
+import { registerLink } from "./link.ts";
+import { registerUnlink } from "./unlink.ts";
+import { registerValues } from "./values.ts";
 
-/** Exit codes: 0 success, 1 failure, 2 usage or configuration error. */
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
+import { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./errors.ts";
 
-export class UsageError extends Error {
-  override readonly name = "UsageError";
-}
+export { EXIT_FAILURE, EXIT_USAGE, UsageError } from "./errors.ts";
 
 export function buildProgram(): Command {
   const program = new Command("zonesync")
     .description("Declarative multicluster sync manager for Kubernetes")
     .version(VERSION, "--version", "print the version")
-    .showHelpAfterError()
+    .showHelpAfterError("(add --help for usage and examples)")
     .exitOverride();
   program
     .command("version")
@@ -24,6 +24,10 @@ export function buildProgram(): Command {
         process.stdout.write(JSON.stringify({ version: VERSION, node: process.version }) + "\n");
       else process.stdout.write(`zonesync ${VERSION} (node ${process.version})\n`);
     });
+  registerLink(program);
+  registerAllow(program);
+  registerUnlink(program);
+  registerValues(program);
   return program;
 }
 

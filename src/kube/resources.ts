@@ -91,3 +91,18 @@ export function resourcePath(type: ResourceType, namespace?: string, name?: stri
   const sub = name && subresource ? `/${subresource}` : "";
   return `${base}${ns}/${type.plural}${obj}${sub}`;
 }
+
+/** The resource type of a manifest (by apiVersion and kind), among those zonesync writes. */
+export function resourceForObject(obj: { apiVersion?: string; kind?: string }): ResourceType {
+  const match = Object.values(Resources as Record<string, ResourceType>).find(
+    (r) =>
+      r.kind === obj.kind &&
+      (!obj.apiVersion || apiVersionOf(r) === obj.apiVersion || r.kind === "PodDisruptionBudget"),
+  );
+  if (!match) throw new Error(`zonesync does not know how to write ${obj.apiVersion ?? "?"} ${obj.kind ?? "?"}`);
+  if (match.kind === "PodDisruptionBudget" && obj.apiVersion) {
+    const [group, version] = obj.apiVersion.split("/");
+    return { ...match, group: group!, version: version! };
+  }
+  return match;
+}
