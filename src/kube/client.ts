@@ -1,4 +1,4 @@
-import { type HttpMethod, KubeConfig, RequestContext, Watch } from "@kubernetes/client-node";
+import { type HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { fetch, type Dispatcher } from "undici";
 import { KubeApiError } from "./errors.ts";
 import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
@@ -50,6 +50,20 @@ export interface RequestOptions {
 
 const FIELD_MANAGER = "zonesync";
 
+/** A KubeApiError from an error answer, with reason and message taken from its Status body when it has one. */
+function apiError(method: string, path: string, status: number, statusText: string, text: string): KubeApiError {
+  let reason = statusText;
+  let message = text;
+  try {
+    const parsed = JSON.parse(text) as { reason?: string; message?: string };
+    reason = parsed.reason ?? reason;
+    message = parsed.message ?? message;
+  } catch {
+    // not a Status object; keep the raw text
+  }
+  return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason, method, path);
+}
+
 /**
  * A thin, fast REST client over client-node's KubeConfig: client-node does authentication and TLS, we send plain
  * JSON and get plain objects back. The generated clients' serializer costs more than the requests themselves at
@@ -58,14 +72,12 @@ const FIELD_MANAGER = "zonesync";
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
-  private readonly watcher: Watch;
 
   constructor(kubeConfig: KubeConfig) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster (set a current-context or pass --context)");
     this.kubeConfig = kubeConfig;
     this.server = cluster.server.replace(/\/+$/, "");
-    this.watcher = new Watch(kubeConfig);
   }
 
   /** Loads a kubeconfig file (or the default chain: $KUBECONFIG, ~/.kube/config, in-cluster) for one context. */
@@ -121,18 +133,7 @@ export class KubeClient {
       });
     }
     const text = await response.text();
-    if (!response.ok) {
-      let reason = response.statusText;
-      let message = text;
-      try {
-        const status = JSON.parse(text) as { reason?: string; message?: string };
-        reason = status.reason ?? reason;
-        message = status.message ?? message;
-      } catch {
-        // not a Status object; keep the raw text
-      }
-      throw new KubeApiError(`${method} ${path}: ${response.status} ${message}`, response.status, reason, method, path);
-    }
+    if (!response.ok) throw apiError(method, path, response.status, response.statusText, text);
     if (!text) return undefined as T;
     const isJson = (response.headers.get("content-type") ?? "").includes("json");
     return (isJson ? JSON.parse(text) : text) as T;
@@ -257,22 +258,89 @@ export class KubeClient {
   }
 
   /**
-   * Opens a watch. `onEvent` receives every event; `onDone` is called once when the stream ends for any reason
-   * (server timeout, error, abort). Returns the abort handle.
+   * Opens a watch. `onEvent` receives every event (an ERROR event carries a Status object, e.g. code 410 when the
+   * resourceVersion is too old); `onDone` is called once when the stream ends for any reason: `null` when the server
+   * closed it or the caller aborted it, otherwise the error (a KubeApiError for an HTTP error answer, e.g. 410).
+   * Resolves with the abort handle once the response headers arrived (or the request failed).
+   *
+   * The stream has no inactivity timeout of its own (client-node's Watch aborts after 30 s without data, which on a
+   * quiet resource means a reconnect every 30 s); callers detect stalls themselves, as the informer does.
    */
   async watch<T extends KubeObject>(
     type: ResourceType,
     namespace: string | undefined,
-    options: ListOptions & { allowWatchBookmarks?: boolean; timeoutSeconds?: number },
+    options: ListOptions & { allowWatchBookmarks?: boolean; timeoutSeconds?: number; connectTimeoutMs?: number },
     onEvent: (type: WatchEventType, obj: T) => void,
     onDone: (err: unknown) => void,
   ): Promise<AbortController> {
-    return this.watcher.watch(
-      resourcePath(type, namespace),
-      { ...options },
-      (phase: string, obj: T) => onEvent(phase as WatchEventType, obj),
-      onDone,
-    );
+    const { connectTimeoutMs = 30_000, ...query } = options;
+    const path = resourcePath(type, namespace);
+    const controller = new AbortController();
+    let finished = false;
+    const finish = (err: unknown): void => {
+      if (finished) return;
+      finished = true;
+      controller.abort();
+      onDone(err);
+    };
+    let connectTimer: NodeJS.Timeout | undefined;
+    try {
+      const url = new URL(this.server + path);
+      url.searchParams.set("watch", "true");
+      for (const [key, value] of Object.entries(query)) {
+        if (value !== undefined) url.searchParams.set(key, String(value));
+      }
+      const ctx = new RequestContext(url.toString(), "GET" as HttpMethod);
+      await this.kubeConfig.applySecurityAuthentication(ctx);
+      const headers = ctx.getHeaders() as unknown as Record<string, string>;
+      headers["accept"] = "application/json";
+      connectTimer = setTimeout(() => controller.abort(new Error("connect timeout")), connectTimeoutMs);
+      let response;
+      try {
+        response = await fetch(url, {
+          method: "GET",
+          headers,
+          dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+          signal: controller.signal,
+        });
+      } catch (err) {
+        throw new KubeApiError(`WATCH ${path}: cannot reach ${this.server}`, 0, "Unreachable", "GET", path, {
+          cause: err,
+        });
+      } finally {
+        clearTimeout(connectTimer);
+      }
+      if (!response.ok) throw apiError("GET", path, response.status, response.statusText, await response.text());
+      const body = response.body;
+      if (!body) throw new KubeApiError(`WATCH ${path}: empty response`, 0, "Unreachable", "GET", path);
+      void (async () => {
+        const decoder = new TextDecoder();
+        let buffered = "";
+        try {
+          for await (const chunk of body) {
+            buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+            let newline;
+            while ((newline = buffered.indexOf("\n")) >= 0) {
+              const line = buffered.slice(0, newline).trim();
+              buffered = buffered.slice(newline + 1);
+              if (!line || finished) continue;
+              const event = JSON.parse(line) as { type: WatchEventType; object: T };
+              onEvent(event.type, event.object);
+            }
+          }
+          finish(null);
+        } catch (err) {
+          finish(
+            controller.signal.aborted
+              ? null
+              : new KubeApiError(`WATCH ${path}: stream failed`, 0, "Unreachable", "GET", path, { cause: err }),
+          );
+        }
+      })();
+    } catch (err) {
+      finish(err);
+    }
+    return controller;
   }
 
   /** The API groups/versions the server offers, e.g. to pick the EndpointSlice version. */
