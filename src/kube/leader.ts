@@ -1,0 +1,280 @@
+import { z } from "zod";
+import type { Logger } from "../log.ts";
+import type { KubeClient } from "./client.ts";
+import { describeError, isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
+import { apiVersionOf, resourcePath, Resources } from "./resources.ts";
+
+const leaseSchema = z.object({
+  metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string() }),
+  spec: z
+    .looseObject({
+      holderIdentity: z.string().nullish(),
+      leaseDurationSeconds: z.number().int().nullish(),
+      acquireTime: z.string().nullish(),
+      renewTime: z.string().nullish(),
+      leaseTransitions: z.number().int().nullish(),
+    })
+    .default({}),
+});
+type Lease = z.infer<typeof leaseSchema>;
+
+/** metav1.MicroTime: RFC 3339 with microseconds. */
+export function microTime(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
+}
+
+/** When a Lease held by someone else may be taken: its renewTime plus its duration; free when nobody holds it. */
+export function leaseExpiry(spec: Lease["spec"]): number {
+  if (!spec.holderIdentity) return -Infinity;
+  const renewed = Date.parse(spec.renewTime ?? spec.acquireTime ?? "");
+  if (Number.isNaN(renewed)) return -Infinity;
+  return renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
+}
+
+export interface LeaderElectorOptions {
+  client: KubeClient;
+  /** The Lease, e.g. `zonesync-link-<name>`. */
+  name: string;
+  namespace: string;
+  /** Unique per candidate, e.g. the pod name. */
+  identity: string;
+  /** How long a Lease holds without renewal (default 15; whole seconds, as the Lease stores it). */
+  leaseDurationSeconds?: number;
+  /** A leader that could not renew for this long steps down (default 10; below the lease duration). */
+  renewDeadlineSeconds?: number;
+  /** How often candidates try to acquire and the leader renews (default 2). */
+  retryPeriodSeconds?: number;
+  /** Called when this candidate becomes leader; `signal` aborts when leadership ends. */
+  onStartedLeading?: (signal: AbortSignal) => void | Promise<void>;
+  /** Called when leadership ends (lost, or stop); awaited before the Lease is released, so work stops first. */
+  onStoppedLeading?: () => void | Promise<void>;
+  /** Called when the observed leader changes (including to this candidate). */
+  onNewLeader?: (identity: string) => void;
+  logger?: Logger;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener("abort", done, { once: true });
+  });
+}
+
+/**
+ * Lease-based leader election on a coordination.k8s.io/v1 Lease, like client-go's: a candidate takes the Lease when
+ * it is free or expired (renewTime + leaseDuration in the past), the leader renews it every retry period, and every
+ * write is a replace with the read resourceVersion, so of two candidates racing exactly one wins (the other gets a
+ * conflict). A leader that cannot renew within the renew deadline, or sees another holder, steps down and becomes a
+ * candidate again. `stop()` releases the Lease (holder emptied, duration 1 s) so a successor takes over at once.
+ */
+export class LeaderElector {
+  readonly identity: string;
+  private readonly options: LeaderElectorOptions;
+  private readonly leaseMs: number;
+  private readonly renewDeadlineMs: number;
+  private readonly retryMs: number;
+  private readonly stopping = new AbortController();
+  private loop: Promise<void> | undefined;
+  private leading = false;
+  private observedLeader: string | undefined;
+  private release = true;
+
+  constructor(options: LeaderElectorOptions) {
+    this.options = options;
+    this.identity = options.identity;
+    const leaseSeconds = options.leaseDurationSeconds ?? 15;
+    if (!Number.isInteger(leaseSeconds) || leaseSeconds < 1)
+      throw new RangeError(`leaseDurationSeconds must be a whole number ≥ 1, got ${leaseSeconds}`);
+    this.leaseMs = leaseSeconds * 1000;
+    this.renewDeadlineMs = (options.renewDeadlineSeconds ?? 10) * 1000;
+    this.retryMs = (options.retryPeriodSeconds ?? 2) * 1000;
+    if (!(this.renewDeadlineMs < this.leaseMs))
+      throw new RangeError("renewDeadline must be shorter than leaseDuration");
+    if (!(this.retryMs > 0 && this.retryMs < this.renewDeadlineMs))
+      throw new RangeError("retryPeriod must be positive and shorter than renewDeadline");
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+  /** The holder of the Lease as last observed (this candidate's identity while leading). */
+  get leader(): string | undefined {
+    return this.observedLeader;
+  }
+
+  /** Starts campaigning in the background. */
+  start(): void {
+    if (this.loop) return;
+    this.loop = this.run();
+  }
+
+  /**
+   * Stops campaigning. A leader first ends its leadership (signal aborted, onStoppedLeading awaited), then — unless
+   * `release: false`, which simulates a crash — releases the Lease.
+   */
+  async stop(options: { release?: boolean } = {}): Promise<void> {
+    this.release = options.release ?? true;
+    this.stopping.abort();
+    await this.loop;
+  }
+
+  private get log(): Logger | undefined {
+    return this.options.logger;
+  }
+
+  private async run(): Promise<void> {
+    const stop = this.stopping.signal;
+    while (!stop.aborted) {
+      if (!(await this.tryAcquireOrRenew())) {
+        await sleep(this.retryMs * (1 + Math.random() * 0.2), stop);
+        continue;
+      }
+      await this.lead();
+    }
+  }
+
+  /** Leads until the Lease is lost or stop() is called. */
+  private async lead(): Promise<void> {
+    const stop = this.stopping.signal;
+    const leadership = new AbortController();
+    this.leading = true;
+    this.log?.info("became leader", { lease: this.options.name, identity: this.identity });
+    try {
+      const started = this.options.onStartedLeading?.(leadership.signal);
+      if (started) {
+        started.catch((err: unknown) =>
+          this.log?.error("onStartedLeading failed", { lease: this.options.name, error: describeError(err) }),
+        );
+      }
+    } catch (err) {
+      this.log?.error("onStartedLeading failed", { lease: this.options.name, error: describeError(err) });
+    }
+    let lastRenew = Date.now();
+    while (!stop.aborted) {
+      await sleep(this.retryMs, stop);
+      if (stop.aborted) break;
+      if (await this.tryAcquireOrRenew()) {
+        lastRenew = Date.now();
+        continue;
+      }
+      const heldByOther = this.observedLeader !== undefined && this.observedLeader !== this.identity;
+      if (heldByOther || Date.now() - lastRenew > this.renewDeadlineMs) {
+        this.log?.warn("lost leadership", { lease: this.options.name, identity: this.identity, holder: this.leader });
+        break;
+      }
+    }
+    this.leading = false;
+    leadership.abort(new Error("leadership ended"));
+    try {
+      await this.options.onStoppedLeading?.();
+    } catch (err) {
+      this.log?.error("onStoppedLeading failed", { lease: this.options.name, error: describeError(err) });
+    }
+    if (stop.aborted && this.release) await this.releaseLease();
+  }
+
+  private async getLease(): Promise<Lease | undefined> {
+    const path = resourcePath(Resources.leases, this.options.namespace, this.options.name);
+    try {
+      const raw = await this.options.client.request<unknown>("GET", path, { timeoutMs: this.renewDeadlineMs });
+      return leaseSchema.parse(raw);
+    } catch (err) {
+      if (isNotFound(err)) return undefined;
+      throw err;
+    }
+  }
+
+  private async writeLease(lease: Lease | undefined, spec: Lease["spec"]): Promise<Lease> {
+    const { client, name, namespace } = this.options;
+    const body = {
+      apiVersion: apiVersionOf(Resources.leases),
+      kind: Resources.leases.kind,
+      metadata: lease ? { ...lease.metadata } : { name, namespace },
+      spec,
+    };
+    const raw = lease
+      ? await client.request<unknown>("PUT", resourcePath(Resources.leases, namespace, name), {
+          body,
+          timeoutMs: this.renewDeadlineMs,
+        })
+      : await client.request<unknown>("POST", resourcePath(Resources.leases, namespace), {
+          body,
+          timeoutMs: this.renewDeadlineMs,
+        });
+    return leaseSchema.parse(raw);
+  }
+
+  private observe(lease: Lease | undefined): void {
+    const holder = lease?.spec.holderIdentity || undefined;
+    if (holder !== this.observedLeader) {
+      this.observedLeader = holder;
+      if (holder) this.options.onNewLeader?.(holder);
+    }
+  }
+
+  /** One attempt; true when this candidate holds the Lease afterwards. Never throws. */
+  private async tryAcquireOrRenew(): Promise<boolean> {
+    const now = new Date();
+    try {
+      const lease = await this.getLease();
+      const spec = lease?.spec ?? {};
+      const mine = spec.holderIdentity === this.identity;
+      if (lease && !mine && leaseExpiry(spec) > now.getTime()) {
+        this.observe(lease);
+        return false;
+      }
+      const written = await this.writeLease(lease, {
+        ...spec,
+        holderIdentity: this.identity,
+        leaseDurationSeconds: this.leaseMs / 1000,
+        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
+        renewTime: microTime(now),
+        leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? -1) + 1,
+      });
+      this.observe(written);
+      return true;
+    } catch (err) {
+      if (isConflict(err) || isAlreadyExists(err)) {
+        this.log?.debug("lost the race for the lease", { lease: this.options.name, identity: this.identity });
+        // Somebody else wrote first; the next attempt reads who.
+        this.observedLeader = this.observedLeader === this.identity ? undefined : this.observedLeader;
+      } else {
+        this.log?.warn("cannot acquire or renew the lease", {
+          lease: this.options.name,
+          identity: this.identity,
+          error: describeError(err),
+        });
+      }
+      return false;
+    }
+  }
+
+  /** Empties the holder and shortens the duration, if this candidate still holds the Lease. */
+  private async releaseLease(): Promise<void> {
+    try {
+      const lease = await this.getLease();
+      if (!lease || lease.spec.holderIdentity !== this.identity) return;
+      const now = microTime(new Date());
+      const written = await this.writeLease(lease, {
+        ...lease.spec,
+        holderIdentity: "",
+        leaseDurationSeconds: 1,
+        acquireTime: now,
+        renewTime: now,
+      });
+      this.observe(written);
+      this.log?.info("released the lease", { lease: this.options.name, identity: this.identity });
+    } catch (err) {
+      this.log?.warn("cannot release the lease; it expires on its own", {
+        lease: this.options.name,
+        error: describeError(err),
+      });
+    }
+  }
+}
