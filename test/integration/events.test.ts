@@ -1,0 +1,87 @@
+import { describe, expect, it } from "vitest";
+import type { KubeObject } from "../../src/kube/client.ts";
+import { EventRecorder, type KubeEvent } from "../../src/kube/events.ts";
+import { Resources } from "../../src/kube/resources.ts";
+import { adminClient, createNamespace, uniqueName } from "../support.ts";
+
+async function setup() {
+  const client = adminClient("hub");
+  const ns = uniqueName("events");
+  await createNamespace(client, ns);
+  const cm = await client.create<KubeObject>(Resources.configMaps, {
+    apiVersion: "v1",
+    kind: "ConfigMap",
+    metadata: { name: "nginx-config", namespace: ns },
+  });
+  const events = async (): Promise<KubeEvent[]> =>
+    (
+      await client.list<KubeEvent>(Resources.events, ns, {
+        fieldSelector: `involvedObject.name=nginx-config,involvedObject.kind=ConfigMap`,
+      })
+    ).items.sort((a, b) => a.reason.localeCompare(b.reason));
+  return { client, ns, cm, events };
+}
+
+describe("EventRecorder", () => {
+  it("writes an Event referencing the object", async () => {
+    const { cm, events } = await setup();
+    const recorder = new EventRecorder({ client: adminClient("hub"), component: "zonesync-manager", host: "test" });
+    recorder.warning(cm, "InvalidValue", 'zone-sync-port: "99999" is not a port');
+    await recorder.flush();
+    const [event, ...rest] = await events();
+    expect(rest).toEqual([]);
+    expect(event).toMatchObject({
+      type: "Warning",
+      reason: "InvalidValue",
+      message: 'zone-sync-port: "99999" is not a port',
+      count: 1,
+      source: { component: "zonesync-manager", host: "test" },
+      involvedObject: {
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        name: "nginx-config",
+        namespace: cm.metadata.namespace,
+        uid: cm.metadata.uid,
+        resourceVersion: cm.metadata.resourceVersion,
+      },
+    });
+    expect(event!.firstTimestamp).toBe(event!.lastTimestamp);
+  });
+
+  it("aggregates a repeated Event into one with a count", async () => {
+    const { cm, events } = await setup();
+    const recorder = new EventRecorder({ client: adminClient("hub"), component: "zonesync-manager" });
+    recorder.normal(cm, "Synced", "peers updated");
+    recorder.normal(cm, "Synced", "peers updated"); // in flight at the same time: still one Event
+    await recorder.flush();
+    await new Promise((r) => setTimeout(r, 1100)); // timestamps have second precision
+    recorder.normal(cm, "Synced", "peers updated");
+    recorder.normal(cm, "Other", "a different reason is another Event");
+    await recorder.flush();
+    const list = await events();
+    expect(list.map((e) => [e.reason, e.count])).toEqual([
+      ["Other", 1],
+      ["Synced", 3],
+    ]);
+    const synced = list[1]!;
+    expect(Date.parse(synced.lastTimestamp)).toBeGreaterThan(Date.parse(synced.firstTimestamp));
+  });
+
+  it("starts a new Event after the aggregation window, and never throws on failures", async () => {
+    const { cm, events, client } = await setup();
+    const recorder = new EventRecorder({ client, component: "zonesync-manager", aggregateWindowMs: 0 });
+    recorder.normal(cm, "Synced", "again");
+    await recorder.flush();
+    await new Promise((r) => setTimeout(r, 5));
+    recorder.normal(cm, "Synced", "again");
+    await recorder.flush();
+    expect((await events()).map((e) => e.count)).toEqual([1, 1]);
+
+    // A namespace that does not exist: the write fails, the caller does not notice.
+    const ghost = { kind: "ConfigMap", apiVersion: "v1", name: "x", namespace: "no-such-namespace-zz", uid: "u" };
+    expect(() => recorder.warning(ghost, "Lost", "nobody will see this")).not.toThrow();
+    await expect(recorder.record(ghost, "Warning", "Lost", "nor this")).resolves.toBeUndefined();
+    const all = await client.list<KubeEvent>(Resources.events, "no-such-namespace-zz");
+    expect(all.items).toEqual([]);
+  });
+});
