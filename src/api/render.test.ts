@@ -9,6 +9,7 @@ import {
   valuesHash,
 } from "./render.ts";
 import { ControllerDefaultsSchema } from "./controller.ts";
+import { VERSION } from "../version.ts";
 
 function link(name: string, controller?: Record<string, unknown>, credentialsSecret = `cluster-credentials-${name}`) {
   const result = parseLink({
@@ -111,6 +112,16 @@ describe("effectiveController", () => {
       podDisruptionBudget: { enabled: false, minAvailable: 1 },
       image,
     });
+  });
+
+  it("resolves an empty image tag to the app version", () => {
+    expect(effectiveController({ name: "east" }, defaults).image).toEqual({
+      repository: "ghcr.io/zonesync/zonesync",
+      tag: VERSION,
+      pullPolicy: "IfNotPresent",
+    });
+    expect(effectiveController({ name: "east", image: { tag: "" } }, defaults, image, "2.0.0").image.tag).toBe("2.0.0");
+    expect(effectiveController({ name: "east" }, defaults, { ...image, tag: "" }, "2.0.0").image.tag).toBe("2.0.0");
   });
 
   it("lets set fields win, including falsy ones, and merges pdb and image key by key", () => {

@@ -3,6 +3,7 @@ import { CONTROLLER_SETTING_KEYS, type ControllerDefaults } from "./controller.t
 import type { ZoneSyncLink } from "./link.ts";
 import { credentialsSecretName, DEFAULT_IMAGE_REPOSITORY } from "./names.ts";
 import type { ControllerEntry, ImageValues } from "./values.ts";
+import { VERSION } from "../version.ts";
 
 /**
  * ZoneSyncLinks → the chart's `controllers:` values, and the hashes that decide whether anything changed.
@@ -55,15 +56,23 @@ export function mergeControllersIntoValues<T extends object>(
   return { ...structuredClone(base), controllers: structuredClone([...entries]) };
 }
 
+export const DEFAULT_IMAGE_VALUES: ImageValues = {
+  repository: DEFAULT_IMAGE_REPOSITORY,
+  tag: "",
+  pullPolicy: "IfNotPresent",
+};
+
 /**
- * Resolves an entry against the defaults, field by field, as the chart's `zonesync.controller.effective`
+ * Resolves an entry against the defaults, field by field, exactly as the chart's `zonesync.controller.effective`
  * template does: a set entry field replaces the default entirely, except podDisruptionBudget and image, which
- * merge key by key (image: entry, then controllerDefaults.image, then the chart's image values).
+ * merge key by key (image: entry, then controllerDefaults.image, then the chart's image values; an empty tag
+ * means the chart's appVersion, which is the package version).
  */
 export function effectiveController(
   entry: ControllerEntry,
   defaults: ControllerDefaults,
-  image: ImageValues = { repository: DEFAULT_IMAGE_REPOSITORY, tag: "", pullPolicy: "IfNotPresent" },
+  image: ImageValues = DEFAULT_IMAGE_VALUES,
+  appVersion: string = VERSION,
 ): EffectiveController {
   const pick = <K extends keyof ControllerDefaults>(key: K): ControllerDefaults[K] =>
     structuredClone((entry[key] ?? defaults[key]) as ControllerDefaults[K]);
@@ -81,7 +90,7 @@ export function effectiveController(
     affinity: pick("affinity"),
     podAntiAffinity: pick("podAntiAffinity"),
     podDisruptionBudget: { enabled: pdb.enabled ?? false, minAvailable: pdb.minAvailable ?? 1 },
-    image: { repository: img.repository, tag: img.tag, pullPolicy: img.pullPolicy },
+    image: { repository: img.repository, tag: img.tag || appVersion, pullPolicy: img.pullPolicy },
   };
 }
 
@@ -99,10 +108,7 @@ export function valuesHash(values: unknown): string {
   return createHash("sha256").update(canonicalJson(values)).digest("hex");
 }
 
-/**
- * The `zonesync.io/values-checksum` pod annotation the chart computes for an entry: sha256 of the effective
- * settings. Needs the image tag already resolved (the chart resolves an empty tag to its appVersion).
- */
+/** The `zonesync.io/values-checksum` pod annotation the chart puts on an entry's pods: sha256 of its settings. */
 export function controllerChecksum(effective: EffectiveController): string {
   return valuesHash(effective);
 }
