@@ -1,0 +1,239 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { execa } from "execa";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { parseLink } from "../../src/api/link.ts";
+import type { KubeObject } from "../../src/kube/client.ts";
+import { KubeApiError } from "../../src/kube/errors.ts";
+import { Resources } from "../../src/kube/resources.ts";
+import { kubeconfigYaml } from "../env/index.ts";
+import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+
+/**
+ * The generated CRD and the chart on a real Kubernetes 1.20 API server: the schema is accepted (structural),
+ * defaults and validation apply, and the manager's RBAC really lets it `helm upgrade` its own release (adding and
+ * removing link controllers) without more rights than the chart gives it.
+ */
+
+const repoRoot = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const client = adminClient("hub");
+const temps: string[] = [];
+
+function tempFile(name: string, content: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "zonesync-chart-it-"));
+  temps.push(dir);
+  const file = join(dir, name);
+  writeFileSync(file, content, { mode: 0o600 });
+  return file;
+}
+
+afterAll(() => {
+  for (const dir of temps) rmSync(dir, { recursive: true, force: true });
+});
+
+beforeAll(async () => {
+  const crd = parse(readFileSync(join(repoRoot, "crds/zonesync.io_zonesynclinks.yaml"), "utf8")) as KubeObject;
+  await client.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
+  await eventually(
+    async () => {
+      const current = await client.get<
+        KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }
+      >(Resources.crds, undefined, "zonesynclinks.zonesync.io");
+      return current.status?.conditions?.some((c) => c.type === "Established" && c.status === "True");
+    },
+    15_000,
+    "the ZoneSyncLink CRD to be established",
+  );
+});
+
+describe("ZoneSyncLink CRD on Kubernetes 1.20", () => {
+  it("is accepted as a structural schema, with its names", async () => {
+    const crd = await client.get<
+      KubeObject & {
+        status: { conditions?: Array<{ type: string; status: string }>; acceptedNames: Record<string, unknown> };
+      }
+    >(Resources.crds, undefined, "zonesynclinks.zonesync.io");
+    const conditions = Object.fromEntries((crd.status.conditions ?? []).map((c) => [c.type, c.status]));
+    expect(conditions).toMatchObject({ Established: "True", NamesAccepted: "True" });
+    expect(conditions).not.toHaveProperty("NonStructuralSchema");
+    expect(crd.status.acceptedNames).toMatchObject({
+      kind: "ZoneSyncLink",
+      shortNames: ["zsl"],
+      categories: ["zonesync"],
+    });
+  });
+});
+
+/*
+ * Skipped until the test clusters can store custom resources: their kube-apiserver 1.20.2, built with Go 1.19, dies
+ * with SIGSEGV (vendored modern-go/reflect2 v1.0.1 iterating a map, in objectmeta.GetObjectMeta) on the first write
+ * of ANY custom resource, taking the shared hub down with it. test/env/provision.sh needs to vendor reflect2 v1.0.2
+ * (Debian: golang-github-modern-go-reflect2-dev) before `make`.
+ */
+describe.skip("ZoneSyncLink objects on Kubernetes 1.20", () => {
+  it("applies the defaults, prunes unknown fields, and round-trips through parseLink", async () => {
+    const namespace = uniqueName("crd");
+    await createNamespace(client, namespace);
+    const created = await client.create(Resources.zoneSyncLinks, {
+      metadata: { name: "east", namespace },
+      spec: {
+        targetClusterName: "east",
+        credentialsSecret: "cluster-credentials-east",
+        zoneSync: {
+          targetPeerService: { namespace: "nginx", name: "nginx-hl" },
+          localPeerService: { namespace: "nginx", name: "nginx-hl" },
+        },
+        controller: { replicas: 2, affinity: { nodeAffinity: { anything: ["goes"] } } },
+        unknownField: true,
+      },
+    });
+    const spec = created.spec as Record<string, unknown>;
+    expect(spec).toMatchObject({
+      targetClusterDomain: "cluster.local",
+      createNamespaces: false,
+      staleAfter: "2m",
+      zoneSync: { port: 12345 },
+      controller: { replicas: 2, affinity: { nodeAffinity: { anything: ["goes"] } } },
+    });
+    expect(spec).not.toHaveProperty("unknownField");
+    const parsed = parseLink(created);
+    expect(parsed.ok ? [] : parsed.errors).toEqual([]);
+  });
+
+  it("rejects invalid links, naming the fields", async () => {
+    const namespace = uniqueName("crd");
+    await createNamespace(client, namespace);
+    const error = await client
+      .create(Resources.zoneSyncLinks, {
+        metadata: { name: "bad", namespace },
+        spec: {
+          targetClusterName: "East_1",
+          credentialsSecret: "creds",
+          staleAfter: "soon",
+          controller: { replicas: 11, logLevel: "loud", resources: { requests: { cpu: "lots" } } },
+        },
+      })
+      .then(
+        () => undefined,
+        (err: unknown) => err,
+      );
+    expect(error).toBeInstanceOf(KubeApiError);
+    const message = (error as KubeApiError).message;
+    expect((error as KubeApiError).status).toBe(422);
+    for (const field of [
+      "spec.targetClusterName",
+      "spec.staleAfter",
+      "spec.controller.replicas",
+      "spec.controller.logLevel",
+      "spec.controller.resources.requests.cpu",
+    ]) {
+      expect(message).toContain(field);
+    }
+  });
+
+  it("has a status subresource and the printer columns", async () => {
+    const namespace = uniqueName("crd");
+    await createNamespace(client, namespace);
+    await client.create(Resources.zoneSyncLinks, {
+      metadata: { name: "west", namespace },
+      spec: { targetClusterName: "west-cluster", credentialsSecret: "cluster-credentials-west" },
+    });
+    await client.patch(
+      Resources.zoneSyncLinks,
+      namespace,
+      "west",
+      {
+        status: {
+          mode: "chart",
+          mirroredServices: 7,
+          conditions: [
+            {
+              type: "Ready",
+              status: "True",
+              reason: "Mirrored",
+              message: "all good",
+              lastTransitionTime: "2026-01-01T00:00:00Z",
+            },
+          ],
+        },
+      },
+      { subresource: "status" },
+    );
+    const kubectl = await execa(sharedEnv().kubectl, [
+      "--kubeconfig",
+      cluster("hub").kubeconfigPath,
+      "get",
+      "zsl",
+      "-n",
+      namespace,
+    ]);
+    const [header, row] = kubectl.stdout.split("\n");
+    expect(header!.split(/\s+/)).toEqual(["NAME", "TARGET", "MODE", "READY", "MIRRORED", "AGE"]);
+    expect(row!.split(/\s+/).slice(0, 5)).toEqual(["west", "west-cluster", "chart", "True", "7"]);
+  });
+});
+
+describe("chart on Kubernetes 1.20", () => {
+  it("installs, and the manager's own RBAC suffices to add and remove link controllers with helm upgrade", async () => {
+    const env = sharedEnv();
+    const hub = cluster("hub");
+    const namespace = uniqueName("chart");
+    const release = uniqueName("zonesync");
+    const [a, b] = [uniqueName("a"), uniqueName("b")];
+    await createNamespace(client, namespace);
+    const helm = (kubeconfig: string, args: string[]) =>
+      execa(env.helm4, [...args, "--kubeconfig", kubeconfig, "--namespace", namespace], {
+        reject: false,
+        env: { HELM_CACHE_HOME: join(tmpdir(), "zonesync-helm-cache") },
+      });
+    const values = (names: string[]) =>
+      tempFile(
+        "values.json",
+        JSON.stringify({ controllers: names.map((name) => ({ name, podDisruptionBudget: { enabled: true } })) }),
+      );
+
+    const install = await helm(hub.kubeconfigPath, [
+      "install",
+      release,
+      join(repoRoot, "chart"),
+      "--skip-crds",
+      "-f",
+      values([a]),
+    ]);
+    expect(install.exitCode, install.stderr).toBe(0);
+    const pdb = await client.get<KubeObject>(Resources.podDisruptionBudgets, namespace, `zonesync-link-${a}`);
+    expect(pdb.apiVersion).toBe("policy/v1beta1");
+
+    // From here on, Helm acts as the manager does: with the manager ServiceAccount's token.
+    const manager = `${release}-manager`;
+    const { status } = await client.request<{ status: { token: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${manager}/token`,
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } } },
+    );
+    const asManager = tempFile(
+      "kubeconfig",
+      kubeconfigYaml([{ name: "hub", server: hub.server, caPem: hub.caPem, token: status.token, namespace }]),
+    );
+
+    // Client-side apply: creating an object by server-side apply is a PATCH of a name not granted yet.
+    const upgrade = (names: string[]) =>
+      helm(asManager, ["upgrade", release, join(repoRoot, "chart"), "--server-side=false", "-f", values(names)]);
+    const add = await upgrade([a, b]);
+    expect(add.exitCode, add.stderr).toBe(0);
+    await client.get(Resources.deployments, namespace, `zonesync-link-${b}`);
+    await client.get(Resources.clusterRoles, undefined, `zonesync-link-${b}`);
+
+    const remove = await upgrade([b]);
+    expect(remove.exitCode, remove.stderr).toBe(0);
+    expect(await client.getOptional(Resources.deployments, namespace, `zonesync-link-${a}`)).toBeUndefined();
+    expect(await client.getOptional(Resources.clusterRoles, undefined, `zonesync-link-${a}`)).toBeUndefined();
+    expect(await client.getOptional(Resources.clusterRoleBindings, undefined, `zonesync-link-${a}`)).toBeUndefined();
+
+    const uninstall = await helm(hub.kubeconfigPath, ["uninstall", release]);
+    expect(uninstall.exitCode, uninstall.stderr).toBe(0);
+  });
+});
