@@ -7,6 +7,8 @@ import { fileURLToPath } from "node:url";
 import { readZipEntry } from "./unzip.ts";
 
 export const KUBE_VERSION = "1.20.2";
+/** The build recipe's revision (KUBE_BUILD in provision.sh): a new one makes every machine rebuild once. */
+export const KUBE_BUILD = 2;
 export const HELM4_VERSION = "4.1.4";
 export const HELM3_VERSION = "3.17.2";
 
@@ -55,7 +57,7 @@ function extractFromLayer(pkg: string, entry: string, target: string): string {
  * otherwise test/env/provision.sh installs etcd and builds Kubernetes once into the cache.
  */
 export function ensureBinaries(): Binaries {
-  const kubeDir = join(cacheRoot(), `kubernetes-${KUBE_VERSION}`);
+  const kubeDir = join(cacheRoot(), `kubernetes-${KUBE_VERSION}-b${KUBE_BUILD}`);
   const kubeApiserver = process.env.ZONESYNC_KUBE_APISERVER || join(kubeDir, "kube-apiserver");
   const kubeControllerManager =
     process.env.ZONESYNC_KUBE_CONTROLLER_MANAGER || join(kubeDir, "kube-controller-manager");

@@ -7,9 +7,19 @@
 set -euo pipefail
 
 KUBE_VERSION=1.20.2
+# Bumped whenever the build recipe changes, so machines with an older cached build rebuild (keep in sync with
+# KUBE_BUILD in test/env/binaries.ts).
+KUBE_BUILD=2
 cache_root="${XDG_CACHE_HOME:-$HOME/.cache}/zonesync"
-kube_dir="$cache_root/kubernetes-$KUBE_VERSION"
+kube_dir="$cache_root/kubernetes-$KUBE_VERSION-b$KUBE_BUILD"
 step() { printf '[provision] %s\n' "$*" >&2; }
+# One provisioning at a time per machine: parallel test runs wait here instead of building twice.
+mkdir -p "$cache_root"
+exec 9>"$cache_root/provision.lock"
+if ! flock -n 9; then
+  printf '[provision] another provisioning is running; waiting for it\n' >&2
+  flock 9
+fi
 fail() { printf '[provision] error: %s\n' "$*" >&2; exit 1; }
 
 have_overrides() {
@@ -67,6 +77,10 @@ command -v go >/dev/null 2>&1 || pkgs+=(golang-go)
 command -v make >/dev/null 2>&1 || pkgs+=(make)
 command -v rsync >/dev/null 2>&1 || pkgs+=(rsync)
 command -v dpkg-source >/dev/null 2>&1 || pkgs+=(dpkg-dev)
+# Kubernetes 1.20 vendors modern-go/reflect2 1.0.1, which crashes kube-apiserver (SIGSEGV on the first custom
+# resource write) when built with Go >= 1.18; Debian's 1.0.2 fixes it and is API-compatible.
+reflect2_src=/usr/share/gocode/src/github.com/modern-go/reflect2
+[[ -f "$reflect2_src/go_above_118.go" ]] || pkgs+=(golang-github-modern-go-reflect2-dev)
 (( ${#pkgs[@]} )) && apt_install "${pkgs[@]}"
 
 mkdir -p "$cache_root"
@@ -100,6 +114,13 @@ if [[ ! -f "$src_dir/.unpacked" ]]; then
   touch "$src_dir/.unpacked"
 fi
 
+if [[ ! -f "$src_dir/vendor/github.com/modern-go/reflect2/go_above_118.go" ]]; then
+  step "replacing the vendored modern-go/reflect2 1.0.1 with Debian's 1.0.2 (Go >= 1.18 fix)"
+  rm -rf "$src_dir/vendor/github.com/modern-go/reflect2"
+  mkdir -p "$src_dir/vendor/github.com/modern-go/reflect2"
+  find "$reflect2_src" -maxdepth 1 -type f \( -name '*.go' -o -name '*.s' \) ! -name '*_test.go' \
+    -exec cp {} "$src_dir/vendor/github.com/modern-go/reflect2/" \;
+fi
 mkdir -p "$src_dir/.go/src/k8s.io"
 ln -sfn "$src_dir" "$src_dir/.go/src/k8s.io/kubernetes"
 step "building kube-apiserver and kube-controller-manager (about 8 minutes on 2 cores, once per machine)"
