@@ -64,6 +64,11 @@ export interface UpgradeInstallOptions {
   description?: string;
   /** Render and validate against the server without changing anything (`--dry-run=server`). */
   dryRun?: boolean;
+  /**
+   * Helm 4 only (Helm 3 always applies client-side): false passes `--server-side=false`. A caller with
+   * name-restricted RBAC needs this: server-side apply creates objects with PATCH, which `create` does not allow.
+   */
+  serverSide?: boolean;
   signal?: AbortSignal;
 }
 
@@ -162,6 +167,7 @@ export class Helm {
     if (options.historyMax !== undefined) args.push("--history-max", String(options.historyMax));
     if (options.description) args.push("--description", options.description);
     if (options.dryRun) args.push("--dry-run=server");
+    if (options.serverSide !== undefined && major >= 4) args.push(`--server-side=${options.serverSide}`);
     const values = options.values ?? {};
     const stdout = await this.exec(args, {
       input: stringify(values),

@@ -20,7 +20,10 @@ export async function startEnvironment(
   try {
     await Promise.all(
       Object.values(clusters.clusters).map(async (cluster: Cluster) => {
-        const sim = new PodSimulator(cluster, options.simulator);
+        const sim = new PodSimulator(cluster, {
+          ...options.simulator,
+          extraEnv: { HELM_BIN: clusters.binaries.helm4, ...options.simulator?.extraEnv },
+        });
         await sim.start();
         simulators[cluster.name] = sim;
       }),

@@ -42,6 +42,8 @@ export interface SimulatorOptions {
   /** The command that stands for zonesync's entrypoint (default: Node 24 running the built CLI). */
   entrypoint?: string[];
   log?: (message: string) => void;
+  /** Extra environment for zonesync processes (e.g. HELM_BIN, since the image carries Helm). */
+  extraEnv?: Record<string, string>;
 }
 
 /**
@@ -55,6 +57,7 @@ export class PodSimulator {
   private readonly ownImage: string;
   private readonly entrypoint: string[];
   private readonly log: (message: string) => void;
+  private readonly extraEnv: Record<string, string>;
   private readonly ips = new Map<string, string>();
   private readonly running = new Map<string, RunningContainer>();
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -71,6 +74,7 @@ export class PodSimulator {
     this.ownImage = options.ownImage ?? process.env.ZONESYNC_OWN_IMAGE ?? DEFAULT_OWN_IMAGE;
     this.entrypoint = options.entrypoint ?? [process.execPath, join(repoRoot, "dist", "src", "cli", "main.js")];
     this.log = options.log ?? (() => {});
+    this.extraEnv = options.extraEnv ?? {};
   }
 
   async start(): Promise<void> {
@@ -288,6 +292,7 @@ export class PodSimulator {
       POD_NAMESPACE: pod.metadata.namespace,
       ZONESYNC_HTTP_ADDR: `127.0.0.1:${port}`,
       ZONESYNC_LOG_FORMAT: "json",
+      ...this.extraEnv,
     };
     const fields: Record<string, string | undefined> = {
       "metadata.name": pod.metadata.name,

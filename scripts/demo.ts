@@ -1,0 +1,198 @@
+import { readFileSync } from "node:fs";
+import { execa } from "execa";
+import { parseAllDocuments } from "yaml";
+import type { KubeClient, KubeObject } from "../src/kube/client.ts";
+import { endpointSliceType, Resources } from "../src/kube/resources.ts";
+import { bundledChartPath, bundledCrdPath } from "../src/paths.ts";
+import type { Environment } from "../test/env/index.ts";
+
+const NAMESPACE = "zonesync-system";
+const slices = endpointSliceType("v1beta1");
+
+interface DemoOptions {
+  kubeconfigPath: string;
+  say: (message: string) => void;
+}
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (err) {
+      lastError = err;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`, { cause: lastError });
+}
+
+async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
+  await client.apply(Resources.namespaces, { metadata: { name } });
+}
+
+function deployment(namespace: string, name: string, replicas: number): KubeObject {
+  return {
+    metadata: { name, namespace, labels: { app: name } },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name, image: `demo/${name}:1`, ports: [{ containerPort: 8080 }] }] },
+      },
+    },
+  };
+}
+
+/** A sample app (exported in east and west) and an NGINX-like Deployment with zone-sync on, in one cluster. */
+async function seedCluster(client: KubeClient, exported: boolean): Promise<void> {
+  await ensureNamespace(client, "demo");
+  await ensureNamespace(client, "nginx");
+  await client.apply(Resources.deployments, deployment("demo", "echo", 2));
+  await client.apply(Resources.services, {
+    metadata: { name: "echo", namespace: "demo", labels: exported ? { "zonesync.io/exported": "true" } : {} },
+    spec: { selector: { app: "echo" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+  });
+  await client.apply(Resources.deployments, deployment("nginx", "nginx", 2));
+  await client.apply(Resources.configMaps, {
+    metadata: { name: "nginx-config", namespace: "nginx" },
+    data: { "zone-sync": "true", "zone-sync-port": "12345" },
+  });
+}
+
+function zonesync(kubeconfig: string, args: string[]) {
+  return execa(process.execPath, ["dist/src/cli/main.js", ...args], { env: { KUBECONFIG: kubeconfig } });
+}
+
+export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOptions): Promise<string> {
+  const helm = env.binaries.helm4;
+  const crd = parseAllDocuments(readFileSync(bundledCrdPath(), "utf8")).map((d) => d.toJS() as KubeObject);
+  const names = Object.keys(env.clusters);
+  say("installing the ZoneSyncLink CRD, sample workloads and the zonesync chart in every cluster");
+  await Promise.all(
+    names.map(async (name) => {
+      const client = env.clusters[name]!.client();
+      for (const doc of crd) await client.apply(Resources.crds, doc);
+      await seedCluster(client, name !== "hub");
+      await execa(helm, [
+        "upgrade",
+        "--install",
+        "zonesync",
+        bundledChartPath(),
+        "--namespace",
+        NAMESPACE,
+        "--create-namespace",
+        "--kube-context",
+        name,
+        "--kubeconfig",
+        kubeconfigPath,
+        "--set",
+        "manager.nginx.configMap=nginx/nginx-config",
+        "--set",
+        "manager.nginx.workload=Deployment/nginx/nginx",
+        "--wait",
+        "--timeout",
+        "120s",
+      ]);
+      say(`  ${name}: chart installed, manager running`);
+    }),
+  );
+
+  say("linking east and west into hub with `zonesync link`");
+  for (const target of ["east", "west"]) {
+    await zonesync(kubeconfigPath, [
+      "link",
+      "--context",
+      target,
+      "--cluster-name",
+      target,
+      "--source",
+      "hub",
+      "--create-access",
+      "--create-namespaces",
+      "--zone-sync-target",
+      "nginx/nginx-deployment-hl",
+      "--zone-sync-local",
+      "nginx/nginx-deployment-hl",
+      "--apply",
+      "--to-context",
+      "hub",
+    ]);
+  }
+
+  const hub = env.clusters.hub!.client();
+  say("waiting for the link controllers, the mirrors and the zone-sync peers");
+  await waitFor("both link controllers to be available", 120_000, async () => {
+    const list = await hub.list<KubeObject & { status?: { availableReplicas?: number } }>(
+      Resources.deployments,
+      NAMESPACE,
+      {
+        labelSelector: "zonesync.io/link",
+      },
+    );
+    return list.items.filter((d) => (d.status?.availableReplicas ?? 0) > 0).length === 2;
+  });
+  await waitFor("the mirrors of echo from east and west", 60_000, async () => {
+    const list = await hub.list(Resources.services, "demo", { labelSelector: "zonesync.io/mirrored-from" });
+    return list.items.length === 2;
+  });
+  return summary(env);
+}
+
+async function summary(env: Environment): Promise<string> {
+  const hub = env.clusters.hub!.client();
+  const lines: string[] = ["", "zonesync is running on hub, east and west", ""];
+  const links = await hub.list<KubeObject & { spec: { targetClusterName: string }; status?: Record<string, unknown> }>(
+    Resources.zoneSyncLinks,
+    NAMESPACE,
+  );
+  lines.push("Links in hub:");
+  for (const link of links.items) {
+    const conditions = (link.status?.conditions as Array<{ type: string; status: string }> | undefined) ?? [];
+    const ready = conditions.find((c) => c.type === "Ready")?.status ?? "Unknown";
+    lines.push(
+      `  ${link.metadata.name!.padEnd(6)} target=${link.spec.targetClusterName} mode=${String(link.status?.mode ?? "?")} ready=${ready} mirrored=${String(link.status?.mirroredServices ?? 0)}`,
+    );
+  }
+  const deployments = await hub.list<
+    KubeObject & { spec: { replicas?: number }; status?: { availableReplicas?: number } }
+  >(Resources.deployments, NAMESPACE);
+  lines.push("", "Deployments in hub/zonesync-system:");
+  for (const d of deployments.items) {
+    const mode = d.metadata.labels?.["zonesync.io/controller-mode"] ?? "manager";
+    lines.push(
+      `  ${d.metadata.name!.padEnd(22)} ${mode.padEnd(10)} ${d.status?.availableReplicas ?? 0}/${d.spec.replicas ?? 1} available`,
+    );
+  }
+  const mirrors = await hub.list(Resources.services, "demo", { labelSelector: "zonesync.io/mirrored-from" });
+  lines.push("", "Mirrored Services in hub/demo:");
+  for (const m of mirrors.items) {
+    const slicesOf = await hub.list<KubeObject & { endpoints?: Array<{ addresses: string[] }> }>(slices, "demo", {
+      labelSelector: `kubernetes.io/service-name=${m.metadata.name}`,
+    });
+    const addresses = slicesOf.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses));
+    lines.push(
+      `  ${m.metadata.name!.padEnd(12)} from ${m.metadata.labels?.["zonesync.io/mirrored-from"]}  endpoints ${addresses.join(", ")}`,
+    );
+  }
+  const peers = await hub.list<KubeObject & { endpoints?: Array<{ addresses: string[] }> }>(slices, "nginx", {
+    labelSelector: "kubernetes.io/service-name=nginx-deployment-hl",
+  });
+  lines.push("", "NGINX zone-sync peers of hub/nginx/nginx-deployment-hl (local and remote):");
+  for (const s of peers.items) {
+    const from = s.metadata.labels?.["zonesync.io/mirrored-from"] ?? "hub (local)";
+    lines.push(`  ${from.padEnd(12)} ${(s.endpoints ?? []).flatMap((e) => e.addresses).join(", ")}`);
+  }
+  const config = await hub.getOptional<KubeObject & { data?: Record<string, string> }>(
+    Resources.configMaps,
+    "nginx",
+    "nginx-zone-sync",
+  );
+  lines.push("", "Rendered NGINX stream config (hub/nginx/nginx-zone-sync):");
+  for (const line of (config?.data?.["zone-sync.conf"] ?? "(not rendered yet)\n").trimEnd().split("\n"))
+    lines.push(`  ${line}`);
+  return lines.join("\n") + "\n";
+}

@@ -1,0 +1,78 @@
+import type { Command } from "commander";
+import { DEFAULT_NAMESPACE } from "../api/names.ts";
+import { HealthServer } from "../kube/health.ts";
+import { createLogger, type LogFormat } from "../log.ts";
+import { LinkController } from "../mirror/controller.ts";
+import { clientFor } from "./common.ts";
+
+interface Options {
+  link: string;
+  namespace: string;
+  kubeconfig?: string;
+  context?: string;
+  logLevel?: string;
+  logFormat?: LogFormat;
+}
+
+/** `zonesync link-controller --link <name>`: what every `controllers:` entry (and a standalone Deployment) runs. */
+export function registerLinkController(program: Command): void {
+  program
+    .command("link-controller")
+    .description(
+      "mirror the Services, EndpointSlices and zone-sync peers a target cluster exports into this cluster, for one " +
+        "ZoneSyncLink (runs until SIGTERM; only the holder of the link's Lease writes)",
+    )
+    .requiredOption("--link <name>", "the ZoneSyncLink to serve")
+    .option("-n, --namespace <namespace>", "the namespace of the link, its Secret and Lease", DEFAULT_NAMESPACE)
+    .option("--kubeconfig <file>", "kubeconfig of the local cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
+    .option("--context <name>", "context of the local cluster")
+    .option("--log-level <level>", "error, warn, info or debug (default $ZONESYNC_LOG_LEVEL or info)")
+    .option("--log-format <format>", "json or text (default: json unless stderr is a terminal)")
+    .addHelpText(
+      "after",
+      `
+Health and metrics: /healthz, /readyz and /metrics on $ZONESYNC_HTTP_ADDR (default 0.0.0.0:8080).
+
+Examples:
+  zonesync link-controller --link east
+  zonesync link-controller --link east --namespace zonesync-system --context hub`,
+    )
+    .action(async (opts: Options) => {
+      await run(opts);
+    });
+}
+
+async function run(opts: Options): Promise<void> {
+  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, component: "link-controller" });
+  const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
+  const controller = new LinkController({ client, link: opts.link, namespace: opts.namespace, logger });
+  const checks = controller.checks();
+  const health = await HealthServer.start({
+    registry: controller.metrics.registry,
+    liveness: checks.liveness,
+    readiness: checks.readiness,
+    logger,
+  });
+  logger.info("serving health and metrics", { url: health.url });
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info("shutting down", { signal });
+      await controller.stop();
+      await health.close();
+    })();
+    return stopping;
+  };
+  const done = new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const)
+      process.once(signal, () => void shutdown(signal).then(resolve));
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await shutdown("startup failure");
+    throw new Error(`the link controller for ${opts.namespace}/${opts.link} could not start`, { cause: err });
+  }
+  await done;
+}

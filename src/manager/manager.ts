@@ -1,0 +1,247 @@
+import { parseLink, type ZoneSyncLink } from "../api/link.ts";
+import { LABEL_CONTROLLER_MODE, LABEL_LINK } from "../api/names.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { describeError } from "../kube/errors.ts";
+import { Informer } from "../kube/informer.ts";
+import { Resources } from "../kube/resources.ts";
+import type { Logger } from "../log.ts";
+import { WorkQueue, type QueueObserver } from "../queue/workqueue.ts";
+import type { ManagerMetrics } from "./metrics.ts";
+import { ReleaseReconciler, type ReleaseBackend, type ReleaseOutcome } from "./release.ts";
+import { computeManagerStatus, statusDiffers, type DeploymentView } from "./status.ts";
+
+export const RELEASE_KEY = "release";
+const LINK_KEY_PREFIX = "link/";
+const FIELD_MANAGER = "zonesync-manager";
+
+export interface EventSink {
+  event(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
+}
+
+export interface ManagerOptions {
+  client: KubeClient;
+  namespace: string;
+  backend: ReleaseBackend;
+  /** false: GitOps mode (`--apply=none`), only report. */
+  apply: boolean;
+  baseValues?: Record<string, unknown>;
+  events: EventSink;
+  logger: Logger;
+  metrics?: ManagerMetrics;
+  queueObserver?: QueueObserver;
+  /** Bursts of link changes within this window become one helm upgrade (default 1 s). */
+  coalesceMs?: number;
+  /** Re-check everything this often, even without events (default 5 min). */
+  resyncMs?: number;
+}
+
+type LinkObject = KubeObject & { spec?: unknown; status?: Record<string, unknown> };
+
+/**
+ * The manager's control loop. Informers on ZoneSyncLinks and link controller Deployments only enqueue keys; the
+ * workers read the current state and converge: one key for the Helm release (all links render one `controllers:`
+ * list) and one key per link for its status.
+ */
+export class Manager {
+  private readonly options: ManagerOptions;
+  private readonly links: Informer<LinkObject>;
+  private readonly deployments: Informer<DeploymentView>;
+  private readonly queue: WorkQueue;
+  private readonly release: ReleaseReconciler;
+  private readonly lastGood = new Map<string, ZoneSyncLink>();
+  private readonly reportedInvalid = new Map<string, string>();
+  private helmError: string | undefined;
+  private lastOutcome: ReleaseOutcome | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(options: ManagerOptions) {
+    this.options = options;
+    const { client, namespace, logger } = options;
+    this.links = new Informer<LinkObject>({
+      client,
+      type: Resources.zoneSyncLinks,
+      namespace,
+      name: "zonesynclinks",
+      logger,
+      resyncMs: options.resyncMs ?? 300_000,
+      transform: stripManagedFields,
+    });
+    this.deployments = new Informer<DeploymentView>({
+      client,
+      type: Resources.deployments,
+      namespace,
+      labelSelector: LABEL_LINK,
+      name: "link-controller-deployments",
+      logger,
+      transform: stripManagedFields,
+    });
+    this.queue = new WorkQueue({
+      name: "manager",
+      coalesceMs: options.coalesceMs ?? 1000,
+      backoffBaseMs: 500,
+      backoffMaxMs: 300_000,
+      observer: options.queueObserver,
+      logger,
+    });
+    this.release = new ReleaseReconciler({
+      backend: options.backend,
+      baseValues: options.baseValues,
+      apply: options.apply,
+    });
+    this.links.addHandlers({
+      add: (l) => this.onLink(l),
+      update: (_old, l) => this.onLink(l),
+      delete: (l) => {
+        this.lastGood.delete(l.metadata.name!);
+        this.queue.add(RELEASE_KEY);
+      },
+    });
+    const onDeployment = (d: DeploymentView) => {
+      const link = d.metadata.labels?.[LABEL_LINK];
+      if (link) this.queue.add(LINK_KEY_PREFIX + link);
+    };
+    this.deployments.addHandlers({ add: onDeployment, update: (_o, d) => onDeployment(d), delete: onDeployment });
+  }
+
+  get synced(): boolean {
+    return this.links.hasSynced && this.deployments.hasSynced;
+  }
+
+  get healthy(): boolean {
+    return this.links.healthy && this.deployments.healthy;
+  }
+
+  /** The outcome of the last release reconcile (for health and tests). */
+  get outcome(): ReleaseOutcome | undefined {
+    return this.lastOutcome;
+  }
+
+  get queueDepth(): number {
+    return this.queue.depth;
+  }
+
+  async start(): Promise<void> {
+    this.links.start();
+    this.deployments.start();
+    await Promise.all([this.links.waitForSync(), this.deployments.waitForSync()]);
+    this.queue.add(RELEASE_KEY);
+    this.running = this.queue.run((key) => this.process(key), {
+      workers: 2,
+      onError: (key, err, retries) =>
+        this.options.logger.warn("reconcile failed; retrying with backoff", {
+          key,
+          retries,
+          error: describeError(err),
+        }),
+    });
+  }
+
+  async stop(): Promise<void> {
+    await this.queue.shutdown({ drain: false, timeoutMs: 10_000 });
+    await Promise.all([this.links.stop(), this.deployments.stop()]);
+    await this.running;
+  }
+
+  private onLink(link: LinkObject): void {
+    this.queue.add(RELEASE_KEY);
+    this.queue.add(LINK_KEY_PREFIX + link.metadata.name);
+  }
+
+  private async process(key: string): Promise<void> {
+    if (key === RELEASE_KEY) return this.reconcileRelease();
+    if (key.startsWith(LINK_KEY_PREFIX)) return this.reconcileLinkStatus(key.slice(LINK_KEY_PREFIX.length));
+  }
+
+  /** Valid links, with the last good version of a link whose new spec is invalid (nothing is lost). */
+  private usableLinks(): ZoneSyncLink[] {
+    const usable: ZoneSyncLink[] = [];
+    for (const obj of this.links.list()) {
+      const name = obj.metadata.name!;
+      const parsed = parseLink(obj);
+      if (parsed.ok) {
+        this.lastGood.set(name, parsed.link);
+        this.reportedInvalid.delete(name);
+      } else {
+        const message = parsed.errors.join("; ");
+        if (this.reportedInvalid.get(name) !== message) {
+          this.reportedInvalid.set(name, message);
+          const kept = this.lastGood.has(name) ? "keeping its last valid spec" : "it gets no controller until fixed";
+          this.options.events.event(obj, "Warning", "InvalidSpec", `${message} (${kept})`);
+        }
+      }
+      const link = this.lastGood.get(name);
+      if (link && obj.metadata.labels?.[LABEL_CONTROLLER_MODE] !== "standalone") usable.push(link);
+    }
+    return usable;
+  }
+
+  private async reconcileRelease(): Promise<void> {
+    const started = performance.now();
+    const links = this.usableLinks();
+    const { metrics, logger } = this.options;
+    try {
+      const outcome = await this.release.reconcile(links);
+      this.lastOutcome = outcome;
+      this.helmError = undefined;
+      metrics?.upgrades.inc({ result: outcome.action === "upgraded" ? "done" : "skipped" });
+      if (outcome.action === "upgraded") {
+        logger.info("helm upgrade applied the controllers values", {
+          revision: outcome.revision,
+          controllers: outcome.entries.length,
+          hash: outcome.hash.slice(0, 12),
+        });
+        for (const obj of this.links.list()) {
+          this.options.events.event(
+            obj,
+            "Normal",
+            "ValuesApplied",
+            `helm upgrade applied ${outcome.entries.length} controllers entries (revision ${outcome.revision ?? "?"}, values ${outcome.hash.slice(0, 12)})`,
+          );
+        }
+      }
+    } catch (err) {
+      this.helmError = describeError(err);
+      metrics?.upgrades.inc({ result: "failed" });
+      for (const obj of this.links.list()) {
+        this.options.events.event(obj, "Warning", "HelmUpgradeFailed", `${this.helmError} (retrying with backoff)`);
+      }
+      throw new Error("applying the controllers values failed", { cause: err });
+    } finally {
+      metrics?.reconcileDuration.observe({ key: "release" }, (performance.now() - started) / 1000);
+      for (const obj of this.links.list()) this.queue.add(LINK_KEY_PREFIX + obj.metadata.name);
+    }
+  }
+
+  private async reconcileLinkStatus(name: string): Promise<void> {
+    const obj = this.links.get(`${this.options.namespace}/${name}`);
+    if (!obj || obj.metadata.deletionTimestamp) return;
+    const parsed = parseLink(obj);
+    const outcome = this.lastOutcome;
+    const wantsStandalone = obj.metadata.labels?.[LABEL_CONTROLLER_MODE] === "standalone";
+    const inDeployed = this.release.deployedEntries?.some((e) => e.name === name) ?? false;
+    const status = computeManagerStatus({
+      generation: obj.metadata.generation,
+      conditions: (obj.status?.conditions as never) ?? [],
+      wantsStandalone,
+      deployments: this.deployments.list().filter((d) => d.metadata.labels?.[LABEL_LINK] === name),
+      validationErrors: parsed.ok ? [] : parsed.errors,
+      helmError: wantsStandalone ? undefined : this.helmError,
+      valuesOutOfDate: !wantsStandalone && outcome?.action === "out-of-date" && !inDeployed,
+      valuesHash: wantsStandalone ? undefined : outcome?.hash,
+    });
+    if (!statusDiffers(obj.status, status)) return;
+    const body: Record<string, unknown> = { conditions: status.conditions, mode: status.mode };
+    if (status.valuesHash) body.valuesHash = status.valuesHash;
+    if (status.observedGeneration !== undefined) body.observedGeneration = status.observedGeneration;
+    await this.options.client.apply(
+      Resources.zoneSyncLinks,
+      { metadata: { name, namespace: this.options.namespace }, status: body },
+      { subresource: "status", fieldManager: FIELD_MANAGER },
+    );
+  }
+}
+
+function stripManagedFields<T extends KubeObject>(obj: T): T {
+  if (obj.metadata.managedFields) delete obj.metadata.managedFields;
+  return obj;
+}

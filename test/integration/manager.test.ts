@@ -1,0 +1,334 @@
+import { readFileSync } from "node:fs";
+import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { Helm } from "../../src/helm/helm.ts";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { EventRecorder } from "../../src/kube/events.ts";
+import { Resources } from "../../src/kube/resources.ts";
+import { silentLogger } from "../../src/log.ts";
+import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
+import { Manager } from "../../src/manager/manager.ts";
+import type { ReleaseBackend } from "../../src/manager/release.ts";
+import { bundledChartPath, bundledCrdPath } from "../../src/paths.ts";
+import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+
+/**
+ * The manager against a real API server and the real Helm binaries: ZoneSyncLinks in, a Helm release with the
+ * controllers: entries out, link controller Deployments made available by the pod simulator.
+ */
+
+const hub = adminClient("hub");
+const running: Manager[] = [];
+
+interface LinkStatus {
+  mode?: string;
+  valuesHash?: string;
+  conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+}
+type Link = KubeObject & { spec: Record<string, unknown>; status?: LinkStatus };
+
+/** A real backend that also counts the upgrades it ran. */
+class CountingBackend implements ReleaseBackend {
+  upgrades = 0;
+  private readonly inner: ReleaseBackend;
+  constructor(inner: ReleaseBackend) {
+    this.inner = inner;
+  }
+  deployedValues() {
+    return this.inner.deployedValues();
+  }
+  async upgrade(values: Record<string, unknown>) {
+    const result = await this.inner.upgrade(values);
+    this.upgrades++;
+    return result;
+  }
+}
+
+function helmFor(binary: string): Helm {
+  return new Helm({ binary, kubeconfig: cluster("hub").kubeconfigPath });
+}
+
+async function startManager(
+  namespace: string,
+  options: { helm?: Helm; baseValues?: Record<string, unknown>; apply?: boolean; chart?: string } = {},
+) {
+  const helm = options.helm ?? helmFor(sharedEnv().helm4);
+  const backend = new CountingBackend(
+    new HelmReleaseBackend({
+      helm,
+      release: "zonesync",
+      namespace,
+      chart: options.chart ?? bundledChartPath(),
+      timeout: "2m",
+    }),
+  );
+  const logger = silentLogger();
+  const manager = new Manager({
+    client: hub,
+    namespace,
+    backend,
+    apply: options.apply ?? true,
+    baseValues: options.baseValues ?? { manager: { enabled: false } },
+    events: new EventRecorder({ client: hub, component: "zonesync-manager", logger }),
+    logger,
+    coalesceMs: 500,
+  });
+  await manager.start();
+  running.push(manager);
+  return { manager, backend, helm };
+}
+
+function linkObject(
+  namespace: string,
+  name: string,
+  controller?: Record<string, unknown>,
+  labels: Record<string, string> = {},
+): Link {
+  return {
+    apiVersion: "zonesync.io/v1alpha1",
+    kind: "ZoneSyncLink",
+    metadata: { name, namespace, labels },
+    spec: {
+      targetClusterName: name,
+      credentialsSecret: `cluster-credentials-${name}`,
+      selector: { matchLabels: { "zonesync.io/exported": "true" } },
+      ...(controller ? { controller } : {}),
+    },
+  };
+}
+
+async function releaseEntries(helm: Helm, namespace: string): Promise<Array<{ name: string; replicas?: number }>> {
+  const values = await helm.getValues("zonesync", namespace);
+  return (values.controllers as Array<{ name: string; replicas?: number }> | undefined) ?? [];
+}
+
+async function events(client: KubeClient, namespace: string, reason: string): Promise<KubeObject[]> {
+  const list = await client.list<KubeObject & { reason?: string }>(Resources.events, namespace);
+  return list.items.filter((e) => e.reason === reason);
+}
+
+beforeAll(async () => {
+  const crd = parse(readFileSync(bundledCrdPath(), "utf8")) as KubeObject;
+  await hub.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
+  await eventually(() => hub.list(Resources.zoneSyncLinks, "default"), 15_000, "the CRD to be served");
+});
+
+afterEach(async () => {
+  await Promise.all(running.splice(0).map((m) => m.stop()));
+});
+
+describe.each([
+  ["Helm 4", () => sharedEnv().helm4],
+  ["Helm 3", () => sharedEnv().helm3],
+])("the manager with %s", (_label, helmBinary) => {
+  it("turns a link into a controllers entry and an available link controller Deployment; upgrades once per real change", async () => {
+    const namespace = uniqueName("mgr");
+    await createNamespace(hub, namespace);
+    const name = uniqueName("east");
+    // replicas 0 for the controller: this test is about the manager, not the link controller process.
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0, logLevel: "debug" }));
+    const { backend, helm } = await startManager(namespace, { helm: helmFor(helmBinary()) });
+
+    const deployment = await eventually(
+      () =>
+        hub.getOptional<
+          KubeObject & { spec: { replicas: number; template: { spec: { containers: Array<{ args: string[] }> } } } }
+        >(Resources.deployments, namespace, `zonesync-link-${name}`),
+      60_000,
+      "the link controller Deployment",
+    );
+    expect(deployment.metadata.labels).toMatchObject({
+      "zonesync.io/link": name,
+      "zonesync.io/controller-mode": "chart",
+    });
+    expect(deployment.spec.template.spec.containers[0]!.args).toEqual(
+      expect.arrayContaining(["link-controller", "--link", name, "--namespace", namespace, "--log-level", "debug"]),
+    );
+    expect(await releaseEntries(helm, namespace)).toEqual([
+      { name, credentialsSecret: `cluster-credentials-${name}`, replicas: 0, logLevel: "debug" },
+    ]);
+    expect(backend.upgrades).toBe(1);
+
+    const status = await eventually(
+      async () => {
+        const link = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+        return link.status?.mode === "chart" && link.status.valuesHash ? link.status : undefined;
+      },
+      15_000,
+      "the link's status",
+    );
+    expect(status.conditions?.find((c) => c.type === "ControllerReady")).toMatchObject({
+      status: "False",
+      reason: "ScaledToZero",
+    });
+
+    // A real change: exactly one upgrade.
+    await hub.patch(Resources.zoneSyncLinks, namespace, name, {
+      spec: { controller: { replicas: 1, logLevel: "debug" } },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace))[0]?.replicas === 1,
+      30_000,
+      "replicas 1 in the release",
+    );
+    await eventually(
+      async () =>
+        (
+          await hub.get<KubeObject & { spec: { replicas: number } }>(
+            Resources.deployments,
+            namespace,
+            `zonesync-link-${name}`,
+          )
+        ).spec.replicas === 1,
+      15_000,
+    );
+    expect(backend.upgrades).toBe(2);
+
+    // 100 changes that do not change the rendered values: no upgrade.
+    for (let i = 0; i < 100; i++) {
+      await hub.patch(Resources.zoneSyncLinks, namespace, name, {
+        metadata: { annotations: { "test/resync": String(i) } },
+      });
+    }
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(backend.upgrades).toBe(2);
+    const history = await helm.history("zonesync", namespace);
+    expect(history).toHaveLength(2);
+  });
+});
+
+describe("the manager", () => {
+  it("coalesces a burst of 50 links into at most 3 upgrades, and drops the entry of a deleted link", async () => {
+    const namespace = uniqueName("burst");
+    await createNamespace(hub, namespace);
+    const { backend, helm } = await startManager(namespace, {
+      baseValues: { manager: { enabled: false }, controllerDefaults: { replicas: 0 } },
+    });
+    const prefix = uniqueName("b");
+    const names = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
+    await Promise.all(names.map((n) => hub.create(Resources.zoneSyncLinks, linkObject(namespace, n))));
+    await eventually(async () => (await releaseEntries(helm, namespace)).length === 50, 90_000, "50 entries");
+    await new Promise((r) => setTimeout(r, 2000));
+    expect(backend.upgrades).toBeGreaterThanOrEqual(1);
+    expect(backend.upgrades).toBeLessThanOrEqual(3);
+    const deployments = await hub.list(Resources.deployments, namespace, {
+      labelSelector: "zonesync.io/controller-mode=chart",
+    });
+    expect(deployments.items).toHaveLength(50);
+
+    await hub.delete(Resources.zoneSyncLinks, namespace, names[7]!);
+    await eventually(
+      async () => !(await releaseEntries(helm, namespace)).some((e) => e.name === names[7]),
+      30_000,
+      "the deleted link's entry to go",
+    );
+    await eventually(
+      async () => !(await hub.getOptional(Resources.deployments, namespace, `zonesync-link-${names[7]}`)),
+      30_000,
+      "its Deployment to go",
+    );
+  });
+
+  it("leaves standalone links to their own controller", async () => {
+    const namespace = uniqueName("sa");
+    await createNamespace(hub, namespace);
+    const chartLink = uniqueName("c");
+    const standaloneLink = uniqueName("s");
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, chartLink, { replicas: 0 }));
+    await hub.create(
+      Resources.zoneSyncLinks,
+      linkObject(namespace, standaloneLink, undefined, { "zonesync.io/controller-mode": "standalone" }),
+    );
+    const { helm } = await startManager(namespace);
+    await eventually(async () => (await releaseEntries(helm, namespace)).length === 1, 60_000);
+    expect((await releaseEntries(helm, namespace)).map((e) => e.name)).toEqual([chartLink]);
+    const link = await eventually(async () => {
+      const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, standaloneLink);
+      return l.status?.mode ? l : undefined;
+    }, 15_000);
+    expect(link.status?.mode).toBe("standalone");
+    expect(link.status?.conditions?.find((c) => c.type === "ControllerReady")).toMatchObject({
+      status: "False",
+      reason: "ControllerMissing",
+    });
+  });
+
+  it("reports an invalid link with an Event and a condition, keeping its last valid spec", async () => {
+    const namespace = uniqueName("inv");
+    await createNamespace(hub, namespace);
+    const name = uniqueName("v");
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    const { helm, backend } = await startManager(namespace);
+    await eventually(async () => (await releaseEntries(helm, namespace)).length === 1, 60_000);
+    // The CRD cannot express this rule (staleAfter below 5s); zod does.
+    await hub.patch(Resources.zoneSyncLinks, namespace, name, {
+      spec: { staleAfter: "1s", controller: { replicas: 2 } },
+    });
+    const link = await eventually(
+      async () => {
+        const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+        const ready = l.status?.conditions?.find((c) => c.type === "Ready");
+        return ready?.reason === "InvalidSpec" ? l : undefined;
+      },
+      15_000,
+      "the InvalidSpec condition",
+    );
+    expect(link.status?.conditions?.find((c) => c.type === "Ready")?.message).toMatch(
+      /staleAfter: must be at least 5s/,
+    );
+    await eventually(
+      async () => (await events(hub, namespace, "InvalidSpec")).length > 0,
+      10_000,
+      "the InvalidSpec Event",
+    );
+    expect((await releaseEntries(helm, namespace))[0]?.replicas).toBe(0);
+    expect(backend.upgrades).toBe(1);
+  });
+
+  it("reports a failing Helm with an Event and a condition, retries, and loses nothing", async () => {
+    const namespace = uniqueName("fail");
+    await createNamespace(hub, namespace);
+    const helm = helmFor(sharedEnv().helm4);
+    await helm.upgradeInstall({
+      release: "zonesync",
+      chart: bundledChartPath(),
+      namespace,
+      values: { manager: { enabled: false } },
+    });
+    // Mark the release as stuck in an upgrade, as an interrupted helm would leave it.
+    const secrets = await hub.list(Resources.secrets, namespace, { labelSelector: "owner=helm,name=zonesync" });
+    const releaseSecret = secrets.items[0]!;
+    await hub.patch(Resources.secrets, namespace, releaseSecret.metadata.name!, {
+      metadata: { labels: { status: "pending-upgrade" } },
+    });
+
+    const name = uniqueName("f");
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    const { backend } = await startManager(namespace, { helm });
+    await eventually(
+      async () => (await events(hub, namespace, "HelmUpgradeFailed")).length > 0,
+      30_000,
+      "HelmUpgradeFailed",
+    );
+    await eventually(
+      async () => {
+        const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+        return l.status?.conditions?.find((c) => c.type === "Ready")?.reason === "HelmUpgradeFailed";
+      },
+      15_000,
+      "the Ready condition to say HelmUpgradeFailed",
+    );
+    expect(backend.upgrades).toBe(0);
+
+    // The stuck operation clears: the retry (with backoff) applies the entry.
+    await hub.patch(Resources.secrets, namespace, releaseSecret.metadata.name!, {
+      metadata: { labels: { status: "deployed" } },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace)).some((e) => e.name === name),
+      60_000,
+      "the retried upgrade",
+    );
+    expect(backend.upgrades).toBe(1);
+  });
+});
