@@ -1,0 +1,76 @@
+import { describe, expect, it } from "vitest";
+import { stringify } from "yaml";
+import { KubeApiError } from "../kube/errors.ts";
+import {
+  classifyTargetError,
+  clientFromSecret,
+  compactSecret,
+  CredentialsError,
+  targetErrorReason,
+} from "./credentials.ts";
+
+const TOKEN = "s3cr3t-token-value";
+
+function secret(config: unknown) {
+  const text = typeof config === "string" ? config : stringify(config);
+  return compactSecret({
+    metadata: { name: "creds", namespace: "zs" },
+    data: { kubeconfig: Buffer.from(text).toString("base64"), other: "eA==" },
+  });
+}
+
+const kubeconfig = {
+  apiVersion: "v1",
+  kind: "Config",
+  clusters: [{ name: "east", cluster: { server: "https://10.0.0.1:6443", "insecure-skip-tls-verify": true } }],
+  users: [{ name: "u", user: { token: TOKEN } }],
+  contexts: [{ name: "east", context: { cluster: "east", user: "u" } }],
+  "current-context": "east",
+};
+
+describe("credentials from the Secret", () => {
+  it("keeps only the kubeconfig key of the Secret", () => {
+    expect(Object.keys(secret(kubeconfig))).toEqual(["metadata", "kubeconfig"]);
+  });
+
+  it("builds a client for the current context, with the link's server override", () => {
+    expect(clientFromSecret(secret(kubeconfig), "zs/creds").server).toBe("https://10.0.0.1:6443");
+    expect(clientFromSecret(secret(kubeconfig), "zs/creds", "https://east.example:443").server).toBe(
+      "https://east.example:443",
+    );
+  });
+
+  it("names what is wrong without quoting the content", () => {
+    const bad = () => clientFromSecret(secret(`clusters: [ {{ ${TOKEN}`), "zs/creds");
+    expect(bad).toThrow(CredentialsError);
+    try {
+      bad();
+    } catch (err) {
+      expect((err as Error).message).not.toContain(TOKEN);
+      expect((err as CredentialsError).reason).toBe("InvalidKubeconfig");
+    }
+    expect(() => clientFromSecret(undefined, "zs/creds")).toThrow(/does not exist/);
+    expect(() => clientFromSecret(compactSecret({ metadata: { name: "creds" }, data: {} }), "zs/creds")).toThrow(
+      /no "kubeconfig" key/,
+    );
+  });
+
+  it("refuses exec plugins", () => {
+    const exec = {
+      ...kubeconfig,
+      users: [{ name: "u", user: { exec: { command: "sh", apiVersion: "client.authentication.k8s.io/v1" } } }],
+    };
+    expect(() => clientFromSecret(secret(exec), "zs/creds")).toThrow(/exec plugin/);
+  });
+
+  it("classifies target errors", () => {
+    const err = (status: number, reason = "") => new KubeApiError("x", status, reason, "GET", "/");
+    expect(classifyTargetError(err(401))).toBe("credentials");
+    expect(classifyTargetError(err(403))).toBe("credentials");
+    expect(classifyTargetError(err(0))).toBe("unreachable");
+    expect(classifyTargetError(err(503))).toBe("unreachable");
+    expect(classifyTargetError(err(404))).toBe("other");
+    expect(targetErrorReason(err(401))).toBe("Unauthorized");
+    expect(targetErrorReason(err(0))).toBe("Unreachable");
+  });
+});

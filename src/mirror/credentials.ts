@@ -1,0 +1,134 @@
+import { KubeConfig } from "@kubernetes/client-node";
+import { z } from "zod";
+import { SECRET_KEY_KUBECONFIG } from "../api/names.ts";
+import { KubeClient } from "../kube/client.ts";
+import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
+
+/**
+ * The target cluster's credentials: a kubeconfig in the link's Secret (key `kubeconfig`). Never logged, never put
+ * in an error message: errors name the Secret and what is wrong with it, not its content.
+ */
+
+export class CredentialsError extends Error {
+  override readonly name = "CredentialsError";
+  /** The condition reason: SecretMissing, InvalidKubeconfig, Unauthorized, Forbidden. */
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = reason;
+  }
+}
+
+const SecretSchema = z.object({
+  metadata: z.object({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() }),
+  data: z.record(z.string(), z.string()).nullish(),
+});
+
+/** Only the fields the controller needs: the Secret's other keys never reach memory past the informer. */
+export interface CredentialsSecret {
+  metadata: { name: string; namespace?: string; resourceVersion?: string };
+  /** The base64 kubeconfig, or undefined when the key is missing. */
+  kubeconfig?: string;
+  [key: string]: unknown;
+}
+
+export function compactSecret(raw: unknown): CredentialsSecret {
+  const parsed = SecretSchema.safeParse(raw);
+  if (!parsed.success) {
+    const meta = (raw as { metadata?: { name?: string } })?.metadata;
+    return { metadata: { name: meta?.name ?? "" } };
+  }
+  return { metadata: parsed.data.metadata, kubeconfig: parsed.data.data?.[SECRET_KEY_KUBECONFIG] };
+}
+
+const KubeconfigShape = z.object({
+  clusters: z.array(z.object({ name: z.string(), server: z.string().min(1) })).min(1),
+  users: z.array(
+    z.object({
+      name: z.string(),
+      exec: z.unknown().optional(),
+      authProvider: z.unknown().optional(),
+    }),
+  ),
+});
+
+/**
+ * A client for the target cluster from the Secret's kubeconfig (its current context), with the server replaced by
+ * `apiServerAddress` when the link sets one. Exec plugins and auth providers are refused: a Secret must not be
+ * able to make the controller run programs, and the pod has none of them anyway.
+ */
+export function clientFromSecret(
+  secret: CredentialsSecret | undefined,
+  where: string,
+  apiServerAddress?: string,
+): KubeClient {
+  if (!secret) throw new CredentialsError("SecretMissing", `the credentials Secret ${where} does not exist`);
+  if (!secret.kubeconfig) {
+    throw new CredentialsError(
+      "InvalidKubeconfig",
+      `the credentials Secret ${where} has no "${SECRET_KEY_KUBECONFIG}" key`,
+    );
+  }
+  const text = Buffer.from(secret.kubeconfig, "base64").toString("utf8");
+  const kc = new KubeConfig();
+  try {
+    kc.loadFromString(text);
+  } catch {
+    // The parser's message may quote the offending line, which can hold a token: say what, not the content.
+    throw new CredentialsError(
+      "InvalidKubeconfig",
+      `the "${SECRET_KEY_KUBECONFIG}" key of Secret ${where} is not a valid kubeconfig`,
+    );
+  }
+  const shape = KubeconfigShape.safeParse(kc);
+  if (!shape.success) {
+    throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where} has no cluster with a server`);
+  }
+  if (shape.data.users.some((u) => u.exec || u.authProvider)) {
+    throw new CredentialsError(
+      "InvalidKubeconfig",
+      `the kubeconfig in Secret ${where} uses an exec plugin or auth provider; use a token or client certificate`,
+    );
+  }
+  if (!kc.getCurrentCluster()) {
+    throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where} has no current context`);
+  }
+  if (apiServerAddress) {
+    const current = kc.getCurrentCluster()!;
+    const overridden = new KubeConfig();
+    overridden.loadFromOptions({
+      clusters: kc.clusters.map((c) => (c.name === current.name ? { ...c, server: apiServerAddress } : c)),
+      users: kc.users,
+      contexts: kc.contexts,
+      currentContext: kc.currentContext,
+    });
+    return new KubeClient(overridden);
+  }
+  return new KubeClient(kc);
+}
+
+export type TargetErrorKind = "credentials" | "unreachable" | "other";
+
+/** 401 and 403 are the credentials' fault; transport errors, timeouts and 5xx mean the target is unreachable. */
+export function classifyTargetError(err: unknown): TargetErrorKind {
+  if (err instanceof CredentialsError) return "credentials";
+  if (isUnauthorized(err) || isForbidden(err)) return "credentials";
+  if (!isKubeError(err)) return "unreachable";
+  if (err.status === 0 || err.status >= 500 || err.status === 429) return "unreachable";
+  return "other";
+}
+
+/** The condition reason for a target error. */
+export function targetErrorReason(err: unknown): string {
+  if (err instanceof CredentialsError) return err.reason;
+  if (isUnauthorized(err)) return "Unauthorized";
+  if (isForbidden(err)) return "Forbidden";
+  if (isKubeError(err) && err.status === 0) return "Unreachable";
+  if (isKubeError(err)) return err.reason && /^[A-Za-z]+$/.test(err.reason) ? err.reason : `HTTP${err.status}`;
+  return "Error";
+}
+
+/** A one-line description of a target error for conditions and Events (no credentials in it). */
+export function describeTargetError(err: unknown): string {
+  return describeError(err).replace(/\s+/g, " ").slice(0, 400);
+}
