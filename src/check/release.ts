@@ -1,0 +1,99 @@
+import { gunzipSync } from "node:zlib";
+import type { KubeObject } from "../kube/client.ts";
+import { Resources } from "../kube/resources.ts";
+import type { CheckClient } from "./light-client.ts";
+
+/**
+ * The deployed Helm release, read straight from Helm's storage in the cluster (Secret
+ * `sh.helm.release.v1.<release>.v<revision>`, labels owner=helm, name=<release>, status=deployed; or the
+ * ConfigMap driver's equivalent) instead of running `helm get values`: one list call, no binary, no fork, so it
+ * works in the probe's budget, inside the manager's pod, and with Helm 3 and 4 alike (both write the same format).
+ */
+
+export interface HelmRelease {
+  name: string;
+  namespace: string;
+  revision: number;
+  status: string;
+  chartName: string;
+  chartVersion: string;
+  appVersion: string;
+  /** The user-supplied values (`helm get values`). */
+  config: Record<string, unknown>;
+  /** The chart's values.yaml. */
+  chartValues: Record<string, unknown>;
+  /** What the templates saw: the chart's values coalesced with the user's (`helm get values --all`). */
+  values: Record<string, unknown>;
+  /** Where it was read from, e.g. `Secret zonesync-system/sh.helm.release.v1.zonesync.v3`. */
+  source: string;
+}
+
+interface StoredRelease {
+  name?: string;
+  namespace?: string;
+  version?: number;
+  info?: { status?: string };
+  chart?: { metadata?: { name?: string; version?: string; appVersion?: string }; values?: Record<string, unknown> };
+  config?: Record<string, unknown> | null;
+}
+
+/** Helm's encoding: base64 of the gzipped JSON (gzip is optional in the format; old releases may be plain). */
+export function decodeReleaseData(encoded: string): StoredRelease {
+  const bytes = Buffer.from(encoded, "base64");
+  const json = bytes[0] === 0x1f && bytes[1] === 0x8b ? gunzipSync(bytes) : bytes;
+  return JSON.parse(json.toString("utf8")) as StoredRelease;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * Helm's coalescing of user values over chart values: maps merge key by key, anything else (lists included) is
+ * replaced, and a user `null` deletes the chart's key.
+ */
+export function coalesceValues(chart: unknown, user: unknown): Record<string, unknown> {
+  const out: Record<string, unknown> = isMap(chart) ? structuredClone(chart) : {};
+  if (!isMap(user)) return out;
+  for (const [key, value] of Object.entries(user)) {
+    if (value === null) delete out[key];
+    else if (isMap(value) && isMap(out[key])) out[key] = coalesceValues(out[key], value);
+    else out[key] = structuredClone(value);
+  }
+  return out;
+}
+
+/** The newest deployed revision of a release, or undefined when there is none in that namespace. */
+export async function readDeployedRelease(
+  client: CheckClient,
+  namespace: string,
+  release: string,
+): Promise<HelmRelease | undefined> {
+  const labelSelector = `owner=helm,name=${release},status=deployed`;
+  type Stored = KubeObject & { data?: Record<string, string> };
+  let items = (await client.listAll<Stored>(Resources.secrets, namespace, { labelSelector })).items;
+  let kind = "Secret";
+  let encoded = (o: Stored) => Buffer.from(o.data?.release ?? "", "base64").toString("utf8");
+  if (items.length === 0) {
+    items = (await client.listAll<Stored>(Resources.configMaps, namespace, { labelSelector })).items;
+    kind = "ConfigMap";
+    encoded = (o: Stored) => o.data?.release ?? "";
+  }
+  const revision = (o: Stored) => Number(o.metadata.labels?.version ?? 0);
+  const newest = items.sort((a, b) => revision(b) - revision(a))[0];
+  if (!newest) return undefined;
+  const stored = decodeReleaseData(encoded(newest));
+  const chartValues = stored.chart?.values ?? {};
+  const config = stored.config ?? {};
+  return {
+    name: stored.name ?? release,
+    namespace: stored.namespace ?? namespace,
+    revision: stored.version ?? revision(newest),
+    status: stored.info?.status ?? "deployed",
+    chartName: stored.chart?.metadata?.name ?? "",
+    chartVersion: stored.chart?.metadata?.version ?? "",
+    appVersion: stored.chart?.metadata?.appVersion ?? "",
+    config,
+    chartValues,
+    values: coalesceValues(chartValues, config),
+    source: `${kind} ${namespace}/${newest.metadata.name}`,
+  };
+}
