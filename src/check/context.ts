@@ -2,9 +2,7 @@ import type { ZoneSyncLinkSpec, ZoneSyncLinkStatus } from "../api/link.ts";
 import {
   CRD_NAME,
   credentialsSecretName,
-  ENDPOINTSLICE_MANAGER,
   LABEL_CONTROLLER_MODE,
-  LABEL_ENDPOINTSLICE_MANAGED_BY,
   LABEL_LINK,
   LABEL_MIRRORED_FROM,
   SECRET_KEY_KUBECONFIG,
@@ -238,6 +236,13 @@ export class ClusterContext {
     });
   }
 
+  /** The controllers this check looks after: those serving links of the namespace, or running in it. */
+  async localControllers(): Promise<ControllerRef[]> {
+    return (await this.controllers()).filter(
+      (c) => c.linkNamespace === this.namespace || c.namespace === this.namespace,
+    );
+  }
+
   async controllersOf(link: LinkRef): Promise<ControllerRef[]> {
     return (await this.controllers()).filter((c) => c.linkKey === link.key);
   }
@@ -319,10 +324,13 @@ export class ClusterContext {
     return this.listWide<ServiceObject>(Resources.services, `${LABEL_LINK},${LABEL_MIRRORED_FROM}`);
   }
 
-  /** EndpointSlices written by link controllers (mirrors and zone-sync peer slices), in every namespace. */
+  /**
+   * EndpointSlices written by link controllers (mirrors and zone-sync peer slices), in every namespace: selected by
+   * the link and source-cluster labels the controller puts on each, like the mirror Services.
+   */
   async mirrorSlices(): Promise<SliceObject[]> {
     const type = await this.sliceType();
-    return this.listWide<SliceObject>(type, `${LABEL_ENDPOINTSLICE_MANAGED_BY}=${ENDPOINTSLICE_MANAGER}`);
+    return this.listWide<SliceObject>(type, `${LABEL_LINK},${LABEL_MIRRORED_FROM}`);
   }
 }
 

@@ -244,9 +244,13 @@ export async function applyMigration(client: KubeClient, plan: MigrationPlan, op
 
   await step(1, "hand the chart's names over", async () => {
     for (const ref of plan.adopt) {
+      // Helm adopts an object carrying its ownership metadata. The field owners are reset too ([{}] clears
+      // managedFields), so that Helm 4's server-side apply does not conflict with whoever applied the standalone
+      // manifests (zonesync link --apply, kubectl apply --server-side).
       await client.patch(ref.type, ref.namespace, ref.name, {
         metadata: {
-          labels: { [LABEL_MANAGED_BY]: "Helm" },
+          managedFields: [{}],
+          labels: { [LABEL_MANAGED_BY]: "Helm", [LABEL_CONTROLLER_MODE]: "chart" },
           annotations: { [ANNOTATION_RELEASE_NAME]: releaseName, [ANNOTATION_RELEASE_NAMESPACE]: namespace },
         },
       });

@@ -10,7 +10,7 @@ import {
   type Kubeconfig,
   type KubeconfigEntry,
 } from "../check/kubeconfig.ts";
-import { OUTPUT_FORMATS, type OutputFormat } from "../check/render.ts";
+import { OUTPUT_FORMATS, render, useColor, type OutputFormat } from "../check/render.ts";
 import type { CheckReport } from "../check/types.ts";
 import { UsageError } from "./errors.ts";
 
@@ -77,19 +77,6 @@ function contextNames(flags: CheckFlags, kubeconfig: Kubeconfig): string[] {
   return [...new Set(names)];
 }
 
-/** A KubeClient for a link's target, talking to `entry.server` (which spec.apiServerAddress may have replaced). */
-async function kubeTargetClient(credentials: { kubeconfigText: string; entry: KubeconfigEntry }): Promise<CheckClient> {
-  const [{ KubeClient }, { parse, stringify }] = await Promise.all([import("../kube/client.ts"), import("yaml")]);
-  const doc = parse(credentials.kubeconfigText) as {
-    contexts?: Array<{ name: string; context?: { cluster?: string } }>;
-    clusters?: Array<{ name: string; cluster?: { server?: string } }>;
-  };
-  const clusterName = doc.contexts?.find((c) => c.name === credentials.entry.context)?.context?.cluster;
-  const cluster = doc.clusters?.find((c) => c.name === clusterName)?.cluster;
-  if (cluster) cluster.server = credentials.entry.server;
-  return KubeClient.fromString(stringify(doc), credentials.entry.context);
-}
-
 async function fullCheck(
   flags: CheckFlags,
   timeoutMs: number,
@@ -108,7 +95,11 @@ async function fullCheck(
       throw new UsageError((err as Error).message);
     }
   }
-  const [{ clientFor }, { runChecks }] = await Promise.all([import("./common.ts"), import("../check/run.ts")]);
+  const [{ clientFor }, { runChecks }, { kubeTargetClient }] = await Promise.all([
+    import("./common.ts"),
+    import("../check/run.ts"),
+    import("../check/clients.ts"),
+  ]);
   const kubeconfigServers = new Map<string, string>();
   for (const name of kubeconfig.contextNames) {
     try {
@@ -220,7 +211,6 @@ Examples:
       const report = flags.probe
         ? await probeCheck(flags, timeoutMs, waitMs)
         : await fullCheck(flags, timeoutMs, waitMs, format);
-      const { render, useColor } = await import("../check/render.ts");
       process.stdout.write(render(report, format, { color: useColor() }));
       process.exitCode = report.success ? 0 : 1;
     });

@@ -162,7 +162,7 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
       if (!release) {
         const links = await ctx.links();
         const chartLinks = links.filter((l) => l.wantedMode === "chart");
-        const chartControllers = (await ctx.controllers()).filter((c) => c.mode === "chart");
+        const chartControllers = (await ctx.localControllers()).filter((c) => c.mode === "chart");
         if (chartLinks.length === 0 && chartControllers.length === 0)
           return ok(`no release ${ctx.options.release} in ${ctx.namespace} (no link uses chart mode)`);
         return fail(
@@ -237,7 +237,10 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
     retryable: false,
     dependsOn: ["controllers.release"],
     none: "no chart controllers",
-    subjects: async (ctx) => ((await ctx.release()) ? (await ctx.controllers()).filter((c) => c.mode === "chart") : []),
+    subjects: async (ctx) =>
+      (await ctx.release())
+        ? (await ctx.localControllers()).filter((c) => c.mode === "chart" && c.namespace === ctx.namespace)
+        : [],
     subjectName: (c) => `${c.namespace}/${c.name}`,
     async run(ctx, controller) {
       const release = (await releaseValues(ctx))!;
@@ -283,7 +286,7 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
     retryable: true,
     probe: true,
     none: "no controllers",
-    subjects: (ctx) => ctx.controllers(),
+    subjects: (ctx) => ctx.localControllers(),
     subjectName: (c) => `${c.namespace}/${c.name}`,
     async run(ctx, controller) {
       const { spec, status } = controller.obj;

@@ -1,9 +1,4 @@
-import {
-  ENDPOINTSLICE_MANAGER,
-  LABEL_ENDPOINTSLICE_MANAGED_BY,
-  LABEL_SERVICE_NAME,
-  LABEL_ZONE_SYNC_PEERS,
-} from "../../api/names.ts";
+import { LABEL_LINK, LABEL_SERVICE_NAME, LABEL_ZONE_SYNC_PEERS } from "../../api/names.ts";
 import type { KubeObject } from "../../kube/client.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { ZoneSyncConfig } from "../../zonesync/config.ts";
@@ -185,10 +180,9 @@ export const zoneSyncChecks: CheckDefinition<ClusterContext>[] = [
       ).items;
       const count = (list: SliceObject[]) =>
         list.reduce((n, s) => n + (s.endpoints ?? []).reduce((m, e) => m + (e.addresses?.length ?? 0), 0), 0);
-      const local = slices.filter((s) => s.metadata.labels?.[LABEL_ENDPOINTSLICE_MANAGED_BY] !== ENDPOINTSLICE_MANAGER);
-      const remote = slices.filter(
-        (s) => s.metadata.labels?.[LABEL_ENDPOINTSLICE_MANAGED_BY] === ENDPOINTSLICE_MANAGER,
-      );
+      // Remote peers come from link controllers (labelled with their link); the rest are the local NGINX pods.
+      const remote = slices.filter((s) => s.metadata.labels?.[LABEL_LINK] !== undefined);
+      const local = slices.filter((s) => s.metadata.labels?.[LABEL_LINK] === undefined);
       const remoteClusters = new Set(remote.map((s) => s.metadata.labels?.[LABEL_ZONE_SYNC_PEERS] ?? ""));
       const expected = (await ctx.links())
         .filter(

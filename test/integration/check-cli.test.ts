@@ -1,0 +1,447 @@
+/**
+ * `zonesync check` and `zonesync migrate` as a person runs them: the built CLI as a child process (exit codes, JSON
+ * validated against its schema, the probe), on a private cluster "solo" where nothing of other tests shows up in the
+ * cluster-wide checks, so that a healthy setup must pass every single check. The last test stops solo's API server
+ * to see the reachability checks fail.
+ */
+import { execFile } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { controllerName } from "../../src/api/names.ts";
+import { kubeTargetClient } from "../../src/check/clients.ts";
+import { runChecks } from "../../src/check/run.ts";
+import { CheckReportSchema } from "../../src/check/schema.ts";
+import type { CheckReport, CheckResult } from "../../src/check/types.ts";
+import { applyAll } from "../../src/cli/common.ts";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { standaloneControllerManifests } from "../../src/link/standalone.ts";
+import { kubeconfigYaml, startEnvironment, type Environment } from "../env/index.ts";
+import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+import {
+  CHART,
+  controllerDeployment,
+  createLease,
+  createLink,
+  createMirror,
+  createSecret,
+  deploymentAvailable,
+  ensureCrd,
+  FAKE_IMAGE,
+  installRelease,
+  issuedKubeconfig,
+  recording,
+  REPO,
+  targetServiceAccount,
+} from "./check-fixtures.ts";
+
+const exec = promisify(execFile);
+
+let env: Environment;
+let solo: KubeClient;
+let east: KubeClient;
+let dir: string;
+let kubeconfig: string;
+const cleanup: Array<() => Promise<unknown>> = [];
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+  ms: number;
+}
+
+/** The built CLI, as a child process. */
+async function cli(args: string[], extraEnv: Record<string, string> = {}): Promise<Run> {
+  const started = performance.now();
+  try {
+    const { stdout, stderr } = await exec(process.execPath, [join(REPO, "dist/src/cli/main.js"), ...args], {
+      env: { ...process.env, NO_COLOR: "", ...extraEnv },
+      timeout: 120_000,
+    });
+    return { code: 0, stdout, stderr, ms: performance.now() - started };
+  } catch (err) {
+    const e = err as { code?: number; stdout?: string; stderr?: string };
+    if (typeof e.code !== "number") throw err;
+    return { code: e.code, stdout: e.stdout ?? "", stderr: e.stderr ?? "", ms: performance.now() - started };
+  }
+}
+
+function checks(report: CheckReport): CheckResult[] {
+  return report.clusters.flatMap((c) => c.categories.flatMap((cat) => cat.checks));
+}
+
+function find(report: CheckReport, id: string): CheckResult {
+  const found = checks(report).find((c) => c.id === id);
+  if (!found) throw new Error(`no check ${id}`);
+  return found;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "zonesync-check-cli-"));
+  const build = exec(join(REPO, "node_modules/.bin/tsc"), ["-p", "tsconfig.json"], { cwd: REPO }).catch(
+    (err: { stdout?: string }) => {
+      // Type errors elsewhere in the tree still emit JavaScript; only a missing entry point is fatal.
+      return err.stdout;
+    },
+  );
+  [env] = await Promise.all([startEnvironment(["solo"], { kubeconfigPath: join(dir, "solo.kubeconfig") }), build]);
+  solo = env.clusters.solo!.client();
+  east = adminClient("east");
+  await Promise.all([ensureCrd(solo), ensureCrd(adminClient("hub")), ensureCrd(east)]);
+  const s = env.clusters.solo!;
+  const shared = Object.values(sharedEnv().clusters);
+  kubeconfig = join(dir, "kubeconfig");
+  await writeFile(
+    kubeconfig,
+    kubeconfigYaml(
+      [
+        { name: "solo", server: s.server, caPem: s.caPem, token: s.adminToken },
+        ...shared.map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.adminToken })),
+      ],
+      "solo",
+    ),
+  );
+}, 180_000);
+
+afterAll(async () => {
+  for (const fn of cleanup) await fn().catch(() => undefined);
+  await env?.stop();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+async function namespace(client: KubeClient, prefix: string): Promise<string> {
+  const name = uniqueName(prefix);
+  await createNamespace(client, name);
+  if (client !== solo) cleanup.push(() => client.delete(Resources.namespaces, undefined, name));
+  return name;
+}
+
+describe("zonesync check on a healthy setup", () => {
+  it("passes every check, in-process and from the CLI (exit 0, JSON per the schema), listing nothing twice", async () => {
+    const ns = await namespace(solo, "zs-ok");
+    const tns = await namespace(east, "zs-ok-target");
+    const sa = await targetServiceAccount(east, `solo-${ns}`, tns, true);
+    await east.create(Resources.services, {
+      metadata: { name: "web", namespace: tns, labels: { "zonesync.io/exported": "true" } },
+      spec: { ports: [{ port: 80 }] },
+    } as KubeObject);
+    await createSecret(
+      solo,
+      ns,
+      "cluster-credentials-east",
+      await issuedKubeconfig(east, cluster("east"), sa, "east", 30 * 24 * 3600),
+      sa,
+    );
+    await createLink(
+      solo,
+      ns,
+      "east",
+      { targetClusterName: "east", credentialsSecret: "cluster-credentials-east", namespaces: [tns] },
+      { lastSyncAgoMs: 0 },
+    );
+    await installRelease(sharedEnv().helm4, env.clusters.solo!.kubeconfigPath, undefined, ns, {
+      controllers: [{ name: "east", credentialsSecret: "cluster-credentials-east" }],
+    });
+    await createMirror(solo, ns, "east", "east", { namespace: tns, name: "web" }, 2);
+    // Local zone-sync: the NGINX ConfigMap, workload and headless peer Service (as the manager makes it).
+    const labels = { app: "nginx" };
+    await solo.create(Resources.configMaps, {
+      metadata: { name: "nginx-config", namespace: ns },
+      data: { "zone-sync": "true" },
+    } as KubeObject);
+    await solo.create(Resources.deployments, {
+      metadata: { name: "nginx", namespace: ns },
+      spec: {
+        replicas: 2,
+        selector: { matchLabels: labels },
+        template: { metadata: { labels }, spec: { containers: [{ name: "nginx", image: "example.test/nginx" }] } },
+      },
+    } as KubeObject);
+    await solo.create(Resources.services, {
+      metadata: { name: "nginx-deployment-hl", namespace: ns },
+      spec: { clusterIP: "None", selector: labels, ports: [{ port: 12345 }] },
+    } as KubeObject);
+    await eventually(() => deploymentAvailable(solo, ns, controllerName("east")), 60_000, "the chart controller");
+    await eventually(
+      async () => {
+        const slices = await solo.list<KubeObject & { endpoints?: unknown[] }>(endpointSliceType("v1beta1"), ns, {
+          labelSelector: "kubernetes.io/service-name=nginx-deployment-hl",
+        });
+        return slices.items.some((s) => (s.endpoints ?? []).length > 0);
+      },
+      60_000,
+      "the NGINX peers' EndpointSlice",
+    );
+    await createLease(solo, ns, "east", 0, 300);
+
+    const client = recording(solo);
+    const report = await runChecks({
+      clusters: [{ context: "solo", client }],
+      kubeconfigServers: new Map([
+        ["solo", solo.server],
+        ["east", cluster("east").server],
+      ]),
+      namespace: ns,
+      targetClient: kubeTargetClient,
+      nginxConfigMap: `${ns}/nginx-config`,
+      nginxWorkload: `Deployment/${ns}/nginx`,
+    });
+    const notOk = checks(report).filter((c) => c.result !== "ok");
+    expect(notOk.map((c) => [c.id, c.result, c.error])).toEqual([
+      [
+        "multicluster.symmetric",
+        "skipped",
+        "pass --expect-mesh to require links between every pair of checked clusters",
+      ],
+    ]);
+    expect(report.success).toBe(true);
+    expect(find(report, "credentials.server-version").message).toBe("Kubernetes v1.20.2");
+    expect(find(report, "zone-sync.peer-endpoints").message).toBe("2 local peers");
+    expect(find(report, "multicluster.target-address").message).toBe(`${cluster("east").server} = context east`);
+    // Every list and get of the run happened once.
+    const repeated = client.requests.filter((r, i) => client.requests.indexOf(r) !== i);
+    expect(repeated).toEqual([]);
+    expect(client.requests.filter((r) => r.startsWith("LIST")).length).toBeLessThan(15);
+
+    const json = await cli([
+      "check",
+      "--kubeconfig",
+      kubeconfig,
+      "--context",
+      "solo",
+      "-n",
+      ns,
+      "--nginx-configmap",
+      `${ns}/nginx-config`,
+      "--nginx-workload",
+      `Deployment/${ns}/nginx`,
+      "-o",
+      "json",
+    ]);
+    expect(json.stderr).toBe("");
+    expect(json.code).toBe(0);
+    const parsed = CheckReportSchema.parse(JSON.parse(json.stdout));
+    expect(parsed.success).toBe(true);
+    expect(checks(parsed).filter((c) => c.result === "error")).toEqual([]);
+
+    const table = await cli(["check", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns]);
+    expect(table.code).toBe(0);
+    expect(table.stdout).toContain("links\n-----\n√ the ZoneSyncLink CRD is installed and established (established)\n");
+    expect(table.stdout).toContain("○ the NGINX ConfigMap's zone-sync keys are valid (no NGINX ConfigMap configured");
+    expect(table.stdout).toMatch(/Status check results are √ \(\d+ passed, 0 warnings, 0 errors, 4 skipped\)\n$/);
+    expect(table.stdout).not.toContain("\u001b[");
+  });
+});
+
+describe("zonesync check exit codes", () => {
+  it("exits 2 on usage and configuration errors, 1 on a failed check", async () => {
+    const usage = [
+      [["check", "--kubeconfig", kubeconfig, "--context", "nope"], "unknown context nope"],
+      [["check", "--kubeconfig", join(dir, "missing")], "does not exist"],
+      [["check", "--kubeconfig", kubeconfig, "-o", "xml"], '"xml" is not one of table, json, short'],
+      [["check", "--kubeconfig", kubeconfig, "--probe-remote"], "--probe-remote needs --probe"],
+      [["check", "--kubeconfig", kubeconfig, "--wait", "soon"], "--wait: invalid duration"],
+      [["check", "--kubeconfig", kubeconfig, "--nginx-workload", "Pod/a/b"], 'kind "Pod" is not supported'],
+      [
+        ["check", "--kubeconfig", kubeconfig, "--context", "solo", "--all-contexts"],
+        "either --context or --all-contexts",
+      ],
+      [["check", "--bogus"], "unknown option"],
+    ] as const;
+    const runs = await Promise.all(usage.map(([args]) => cli([...args])));
+    runs.forEach((r, i) => {
+      expect(r.code, usage[i]![0].join(" ")).toBe(2);
+      expect(r.stderr).toContain(usage[i]![1]);
+    });
+
+    const ns = await namespace(solo, "zs-broken");
+    await createLink(solo, ns, "east", { targetClusterName: "east", credentialsSecret: "missing" });
+    const failed = await cli(["check", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns, "-o", "json"]);
+    expect(failed.code).toBe(1);
+    const report = CheckReportSchema.parse(JSON.parse(failed.stdout));
+    expect(report.success).toBe(false);
+    expect(find(report, "credentials.secret")).toMatchObject({
+      result: "error",
+      error: `${ns}/east: Secret ${ns}/missing does not exist`,
+    });
+    const short = await cli(["check", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns, "-o", "short"]);
+    expect(short.code).toBe(1);
+    expect(short.stdout).toContain(
+      `× credentials.secret: every link's credentials Secret exists and holds a usable kubeconfig\n    ${ns}/east: Secret ${ns}/missing does not exist\n    fix: issue new credentials: zonesync link --context east --cluster-name east -n ${ns} --apply --to-context solo\n`,
+    );
+    expect(short.stdout).not.toContain("√");
+  });
+});
+
+describe("zonesync check --probe", () => {
+  it("runs the local subset only, fails on a missing Lease, and with --wait passes once it appears", async () => {
+    const ns = await namespace(solo, "zs-probe");
+    const tns = await namespace(east, "zs-probe-target");
+    const sa = await targetServiceAccount(east, `probe-${ns}`, tns, true);
+    await createSecret(
+      solo,
+      ns,
+      "creds",
+      await issuedKubeconfig(east, cluster("east"), sa, "east", 30 * 24 * 3600),
+      sa,
+    );
+    await createLink(
+      solo,
+      ns,
+      "east",
+      { targetClusterName: "east", credentialsSecret: "creds", namespaces: [tns] },
+      { standalone: true, lastSyncAgoMs: 0 },
+    );
+    await solo.create(Resources.deployments, controllerDeployment(ns, "east", "standalone"));
+    await eventually(() => deploymentAvailable(solo, ns, controllerName("east")), 60_000, "the standalone controller");
+
+    const args = ["check", "--probe", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns];
+    const failing = await cli([...args, "-o", "json"]);
+    expect(failing.code).toBe(1);
+    const report = CheckReportSchema.parse(JSON.parse(failing.stdout));
+    expect(checks(report).map((c) => c.id)).toEqual([
+      "links.crd-installed",
+      "links.crd-version",
+      "controllers.present",
+      "controllers.mixed-modes",
+      "controllers.exactly-one",
+      "controllers.available",
+      "controllers.lease",
+      "credentials.secret",
+      "credentials.token-expiry",
+      "mirrors.status-recent",
+    ]);
+    expect(find(report, "controllers.lease")).toMatchObject({
+      result: "error",
+      error: expect.stringContaining("does not exist"),
+    });
+    const short = await cli(args);
+    expect(short.stdout).toMatch(/^× controllers\.lease: /);
+
+    const remote = await cli([...args, "--probe-remote", "-o", "json"]);
+    expect(checks(JSON.parse(remote.stdout) as CheckReport).find((c) => c.id === "credentials.access")).toMatchObject({
+      result: "ok",
+    });
+
+    const waiting = cli([...args, "--wait", "60s"]);
+    await new Promise((r) => setTimeout(r, 1500));
+    await createLease(solo, ns, "east", 0, 300);
+    const waited = await waiting;
+    expect(waited.stdout).toBe("Status check results are √ (10 passed, 0 warnings, 0 errors, 0 skipped)\n");
+    expect(waited.code).toBe(0);
+  });
+});
+
+describe("zonesync migrate", () => {
+  it("prints the plan, and with --apply hands a standalone link over to the chart", async () => {
+    const ns = await namespace(solo, "zs-migrate");
+    const link = "mig";
+    await installRelease(sharedEnv().helm4, env.clusters.solo!.kubeconfigPath, undefined, ns, {});
+    await createSecret(solo, ns, "cluster-credentials-mig", "apiVersion: v1\nkind: Config\n");
+    await createLink(
+      solo,
+      ns,
+      link,
+      { targetClusterName: "mig", credentialsSecret: "cluster-credentials-mig" },
+      { standalone: true },
+    );
+    await applyAll(
+      solo,
+      standaloneControllerManifests({ link, namespace: ns, image: `${FAKE_IMAGE}:standalone` }),
+      "zonesync-test",
+    );
+    await eventually(() => deploymentAvailable(solo, ns, controllerName(link)), 60_000, "the standalone controller");
+
+    const base = ["migrate", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns, "--link", link];
+    const plan = await cli(base);
+    expect(plan.code).toBe(0);
+    expect(plan.stdout).toContain(`Link ${ns}/mig: standalone → chart`);
+    expect(plan.stdout).toContain(
+      "    controllers:\n      - name: mig\n        credentialsSecret: cluster-credentials-mig\n",
+    );
+    for (const obj of [
+      `ServiceAccount ${ns}/zonesync-link-mig`,
+      `Role ${ns}/zonesync-link-mig`,
+      "ClusterRole zonesync-link-mig",
+      "ClusterRoleBinding zonesync-link-mig",
+    ])
+      expect(plan.stdout).toContain(`       - ${obj}\n`);
+    expect(plan.stdout).toContain(
+      `delete, keeping its ReplicaSet and pods (propagationPolicy=Orphan):\n       - Deployment ${ns}/zonesync-link-mig\n`,
+    );
+    expect(plan.stdout).toContain("Nothing was changed.");
+    expect((await solo.get(Resources.zoneSyncLinks, ns, link)).metadata.labels?.["zonesync.io/controller-mode"]).toBe(
+      "standalone",
+    );
+
+    const applied = await cli([...base, "--apply", "--helm", CHART, "--timeout", "90s"], {
+      HELM_BIN: sharedEnv().helm4,
+    });
+    expect(applied.stderr).toBe("");
+    expect(applied.code).toBe(0);
+    expect(applied.stdout).toContain("Link mig is served by the chart now.");
+    const deployment = await solo.get(Resources.deployments, ns, controllerName(link));
+    expect(deployment.metadata.labels?.["zonesync.io/controller-mode"]).toBe("chart");
+    expect(await deploymentAvailable(solo, ns, controllerName(link))).toBe(true);
+    const leftovers = await solo.list(Resources.replicaSets, ns, {
+      labelSelector: "zonesync.io/controller-mode=standalone",
+    });
+    expect(leftovers.items.filter((rs) => !rs.metadata.deletionTimestamp)).toEqual([]);
+    const role = await solo.get(Resources.clusterRoles, undefined, controllerName(link));
+    expect(role.metadata.labels).toMatchObject({
+      "app.kubernetes.io/managed-by": "Helm",
+      "zonesync.io/controller-mode": "chart",
+    });
+    expect((await solo.get(Resources.zoneSyncLinks, ns, link)).metadata.labels?.["zonesync.io/controller-mode"]).toBe(
+      "chart",
+    );
+
+    const after = await runChecks({
+      clusters: [{ context: "solo", client: solo }],
+      namespace: ns,
+      select: (c) => c.category === "controllers",
+    });
+    expect(find(after, "controllers.mixed-modes").result).toBe("ok");
+    expect(find(after, "controllers.standalone-legacy").result).toBe("ok");
+    expect(find(after, "controllers.drift").result).toBe("ok");
+    const again = await cli(base);
+    expect(again.stdout).toContain("nothing to hand over");
+  });
+});
+
+describe("a stopped target API server", () => {
+  it("fails the TCP check for that link and skips TLS, version and access", async () => {
+    const hub = adminClient("hub");
+    const ns = await namespace(hub, "zs-down");
+    const sa = await targetServiceAccount(solo, `down-${ns}`, "default", true);
+    const s = env.clusters.solo!;
+    await createSecret(
+      hub,
+      ns,
+      "creds",
+      await issuedKubeconfig(solo, { server: s.server, caPem: s.caPem }, sa, "solo"),
+      sa,
+    );
+    await createLink(hub, ns, "solo", { targetClusterName: "solo", credentialsSecret: "creds" });
+    await s.stopApiserver();
+    const report = await runChecks({
+      clusters: [{ context: "hub", client: hub }],
+      namespace: ns,
+      targetClient: kubeTargetClient,
+      select: (c) => c.category === "credentials",
+    });
+    const subjectOf = (id: string) => find(report, id).details!.find((d) => d.subject === `${ns}/solo`)!;
+    expect(subjectOf("credentials.dns")).toMatchObject({ result: "ok" });
+    expect(subjectOf("credentials.tcp")).toMatchObject({
+      result: "error",
+      message: expect.stringContaining("ECONNREFUSED"),
+    });
+    expect(subjectOf("credentials.tcp").hint).toContain("apiServerAddress");
+    for (const id of ["credentials.tls", "credentials.server-version", "credentials.access"])
+      expect(subjectOf(id).result, id).toBe("skipped");
+  });
+});
