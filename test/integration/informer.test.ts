@@ -98,7 +98,9 @@ describe("Informer", () => {
     await client.patch(Resources.configMaps, ns, "c", { data: { changed: "yes" } });
     await client.create(Resources.configMaps, cm(ns, "d"));
     seen.length = 0;
+    expect(informer.listCount).toBe(1);
     await informer.relist();
+    expect(informer.listCount).toBe(2);
     expect(seen.sort()).toEqual(["add d", "delete b", "update c"]);
     expect(
       informer
@@ -111,6 +113,7 @@ describe("Informer", () => {
     seen.length = 0;
     informer.start();
     await informer.relist();
+    expect(informer.listCount).toBe(3);
     expect(seen).toEqual([]);
     await client.create(Resources.configMaps, cm(ns, "e"));
     await eventually(async () => seen.includes("add e"), 10_000, "add e");
