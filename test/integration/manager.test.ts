@@ -1,11 +1,12 @@
 import { readFileSync } from "node:fs";
+import { gunzipSync, gzipSync } from "node:zlib";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Helm } from "../../src/helm/helm.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { EventRecorder } from "../../src/kube/events.ts";
 import { Resources } from "../../src/kube/resources.ts";
-import { silentLogger } from "../../src/log.ts";
+import { createLogger, silentLogger } from "../../src/log.ts";
 import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
 import { Manager } from "../../src/manager/manager.ts";
 import type { ReleaseBackend } from "../../src/manager/release.ts";
@@ -62,7 +63,7 @@ async function startManager(
       timeout: "2m",
     }),
   );
-  const logger = silentLogger();
+  const logger = process.env.ZONESYNC_TEST_LOGS ? createLogger({ format: "text", level: "debug" }) : silentLogger();
   const manager = new Manager({
     client: hub,
     namespace,
@@ -208,6 +209,13 @@ describe("the manager", () => {
     const names = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
     await Promise.all(names.map((n) => hub.create(Resources.zoneSyncLinks, linkObject(namespace, n))));
     await eventually(async () => (await releaseEntries(helm, namespace)).length === 50, 90_000, "50 entries");
+    await eventually(
+      async () =>
+        (await hub.list(Resources.deployments, namespace, { labelSelector: "zonesync.io/controller-mode=chart" })).items
+          .length === 50,
+      60_000,
+      "50 link controller Deployments",
+    );
     await new Promise((r) => setTimeout(r, 2000));
     expect(backend.upgrades).toBeGreaterThanOrEqual(1);
     expect(backend.upgrades).toBeLessThanOrEqual(3);
@@ -295,12 +303,27 @@ describe("the manager", () => {
       namespace,
       values: { manager: { enabled: false } },
     });
-    // Mark the release as stuck in an upgrade, as an interrupted helm would leave it.
+    // Mark the release as stuck in an upgrade, as an interrupted helm leaves it: Helm reads the status from the
+    // release record inside its Secret (base64 of gzipped JSON); the label mirrors it.
     const secrets = await hub.list(Resources.secrets, namespace, { labelSelector: "owner=helm,name=zonesync" });
-    const releaseSecret = secrets.items[0]!;
-    await hub.patch(Resources.secrets, namespace, releaseSecret.metadata.name!, {
-      metadata: { labels: { status: "pending-upgrade" } },
-    });
+    const releaseSecret = secrets.items[0]!.metadata.name!;
+    const setReleaseStatus = async (status: string) => {
+      const current = await hub.get<KubeObject & { data: { release: string } }>(
+        Resources.secrets,
+        namespace,
+        releaseSecret,
+      );
+      const packed = Buffer.from(Buffer.from(current.data.release, "base64").toString(), "base64");
+      const record = JSON.parse(gunzipSync(packed).toString()) as { info: { status: string } };
+      record.info.status = status;
+      const release = Buffer.from(gzipSync(JSON.stringify(record)).toString("base64")).toString("base64");
+      await hub.patch(Resources.secrets, namespace, releaseSecret, {
+        metadata: { labels: { status } },
+        data: { release },
+      });
+    };
+    await setReleaseStatus("pending-upgrade");
+    expect((await helm.status("zonesync", namespace)).status).toBe("pending-upgrade");
 
     const name = uniqueName("f");
     await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
@@ -321,9 +344,7 @@ describe("the manager", () => {
     expect(backend.upgrades).toBe(0);
 
     // The stuck operation clears: the retry (with backoff) applies the entry.
-    await hub.patch(Resources.secrets, namespace, releaseSecret.metadata.name!, {
-      metadata: { labels: { status: "deployed" } },
-    });
+    await setReleaseStatus("deployed");
     await eventually(
       async () => (await releaseEntries(helm, namespace)).some((e) => e.name === name),
       60_000,
