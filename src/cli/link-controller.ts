@@ -3,6 +3,7 @@ import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
+import { closeClient, pooledClient } from "../mirror/kubeconfig.ts";
 import { clientFor } from "./common.ts";
 
 interface Options {
@@ -44,7 +45,7 @@ Examples:
 
 async function run(opts: Options): Promise<void> {
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, component: "link-controller" });
-  const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
+  const client = pooledClient(clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local").kubeConfig);
   const controller = new LinkController({ client, link: opts.link, namespace: opts.namespace, logger });
   const checks = controller.checks();
   const health = await HealthServer.start({
@@ -61,6 +62,7 @@ async function run(opts: Options): Promise<void> {
       logger.info("shutting down", { signal });
       await controller.stop();
       await health.close();
+      await closeClient(client);
     })();
     return stopping;
   };

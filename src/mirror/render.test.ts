@@ -105,7 +105,7 @@ describe("rendering mirrors", () => {
       "zonesync.io/link": "east",
       "zonesync.io/mirrored-from": "east",
       "kubernetes.io/service-name": "web-east",
-      "endpointslice.kubernetes.io/managed-by": "zonesync.io/link-controller",
+      "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
     });
     expect(d!.body.metadata.ownerReferences).toEqual([
       { apiVersion: "v1", kind: "Service", name: "web-east", uid: "u1" },
@@ -150,7 +150,7 @@ describe("rendering mirrors", () => {
     expect(d!.body.metadata.labels).toMatchObject({
       "kubernetes.io/service-name": "local-hl",
       "zonesync.io/zone-sync-peers": "east",
-      "endpointslice.kubernetes.io/managed-by": "zonesync.io/link-controller",
+      "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
     });
     expect(d!.body.ports).toEqual([{ protocol: "TCP", port: 12345 }]);
   });

@@ -1,6 +1,5 @@
 import {
   ANNOTATION_REMOTE_REF,
-  ENDPOINTSLICE_MANAGER,
   LABEL_ENDPOINTSLICE_MANAGED_BY,
   LABEL_LINK,
   LABEL_MIRRORED_FROM,
@@ -24,6 +23,13 @@ import { mirrorServiceName, mirrorSliceName, peerSliceName, remoteRef } from "./
  * kept here until that file has it.
  */
 export const ANNOTATION_MIRROR_HASH = "zonesync.io/mirror-hash";
+/**
+ * The `endpointslice.kubernetes.io/managed-by` value of the slices this controller writes. A label value cannot
+ * contain "/", so src/api/names.ts's ENDPOINTSLICE_MANAGER ("zonesync.io/link-controller") is rejected by the API
+ * server; this is the same name in the form Kubernetes uses for its own ("endpointslice-controller.k8s.io").
+ */
+export const ENDPOINTSLICE_MANAGER = "link-controller.zonesync.io";
+
 /** Set on mirrored EndpointSlices whose endpoints were marked not ready because the target went stale. */
 export const ANNOTATION_STALE = "zonesync.io/stale";
 

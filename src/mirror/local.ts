@@ -1,0 +1,191 @@
+import { ANNOTATION_REMOTE_REF, LABEL_LINK, LABEL_MIRRORED_FROM, LABEL_ZONE_SYNC_PEERS } from "../api/names.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { Informer } from "../kube/informer.ts";
+import { endpointSliceType, Resources } from "../kube/resources.ts";
+import type { Logger } from "../log.ts";
+import { parseRemoteRef } from "./naming.ts";
+import { ANNOTATION_MIRROR_HASH, type SliceVersion } from "./render.ts";
+import { PEERS_KEY, serviceKey } from "./target.ts";
+
+/**
+ * The label selector of one link's mirrors. `mirrored-from` is required too, so an object that merely carries the
+ * link label (the controller's own Deployment, a metrics Service of the chart) is never mistaken for a mirror.
+ */
+export function mirrorSelector(link: string): string {
+  return `${LABEL_LINK}=${link},${LABEL_MIRRORED_FROM}`;
+}
+
+/** What the controller keeps of a mirror it wrote: enough to skip unchanged writes and to find orphans. */
+export interface LocalMirror extends KubeObject {
+  metadata: { name: string; namespace: string; resourceVersion?: string; uid?: string; [key: string]: unknown };
+  hash?: string;
+  /** The work queue key of the mirror's source (see target.ts), or undefined for a foreign reference. */
+  source?: string;
+  headless?: boolean;
+}
+
+export function toLocalMirror(raw: KubeObject): LocalMirror {
+  const { name = "", namespace = "", resourceVersion, uid, labels = {}, annotations = {} } = raw.metadata;
+  const ref = parseRemoteRef(annotations[ANNOTATION_REMOTE_REF] ?? "");
+  const source = labels[LABEL_ZONE_SYNC_PEERS] ? PEERS_KEY : ref ? serviceKey(ref.namespace, ref.name) : undefined;
+  const spec = raw.spec as { clusterIP?: string } | undefined;
+  return {
+    metadata: { name, namespace, resourceVersion, uid },
+    hash: annotations[ANNOTATION_MIRROR_HASH],
+    source,
+    ...(raw.kind === "Service" ? { headless: spec?.clusterIP === "None" } : {}),
+  };
+}
+
+/** One local namespace: whether it exists and whether it is being deleted. */
+export interface LocalNamespace extends KubeObject {
+  metadata: { name: string; resourceVersion?: string; [key: string]: unknown };
+  terminating: boolean;
+}
+
+export interface LocalMirrorsOptions {
+  client: KubeClient;
+  link: string;
+  sliceVersion: SliceVersion;
+  /** A mirror changed (`deleted` false) or disappeared; its `source` is the work queue key to converge. */
+  onChange: (mirror: LocalMirror, deleted: boolean) => void;
+  /** A namespace appeared. */
+  onNamespace: (namespace: string) => void;
+  logger?: Logger;
+}
+
+/**
+ * The local cluster as the controller needs it: the Services and EndpointSlices of this link (label
+ * `zonesync.io/link=<name>`, so the cache grows with what this link mirrors, not with the cluster) and the names of
+ * the namespaces. Mirrors deleted or edited by someone else are re-enqueued and converged.
+ */
+export class LocalMirrors {
+  private readonly services: Informer<LocalMirror>;
+  private readonly slices: Informer<LocalMirror>;
+  private readonly namespaces: Informer<LocalNamespace>;
+  /** source key → slice key (`namespace/name`) → slice. */
+  private readonly slicesBySource = new Map<string, Map<string, LocalMirror>>();
+  /** source key → service key → service. */
+  private readonly servicesBySource = new Map<string, Map<string, LocalMirror>>();
+
+  constructor(options: LocalMirrorsOptions) {
+    const selector = mirrorSelector(options.link);
+    const common = { client: options.client, logger: options.logger, backoffMaxMs: 5000 };
+    this.services = new Informer<LocalMirror>({
+      ...common,
+      type: Resources.services,
+      labelSelector: selector,
+      transform: (raw) => toLocalMirror(raw),
+      name: "local mirror services",
+    });
+    this.slices = new Informer<LocalMirror>({
+      ...common,
+      type: endpointSliceType(options.sliceVersion),
+      labelSelector: selector,
+      transform: (raw) => toLocalMirror(raw),
+      name: "local mirror endpointslices",
+    });
+    this.namespaces = new Informer<LocalNamespace>({
+      ...common,
+      type: Resources.namespaces,
+      transform: (raw: KubeObject) => ({
+        metadata: { name: raw.metadata.name ?? "", resourceVersion: raw.metadata.resourceVersion },
+        terminating: Boolean(raw.metadata.deletionTimestamp),
+      }),
+      name: "local namespaces",
+    });
+    const track = (index: Map<string, Map<string, LocalMirror>>) => ({
+      add: (m: LocalMirror) => this.index(index, m),
+      update: (old: LocalMirror, m: LocalMirror) => {
+        this.unindex(index, old);
+        this.index(index, m);
+        if (old.hash !== m.hash) options.onChange(m, false);
+      },
+      delete: (m: LocalMirror) => {
+        this.unindex(index, m);
+        options.onChange(m, true);
+      },
+    });
+    this.services.addHandlers(track(this.servicesBySource));
+    this.slices.addHandlers(track(this.slicesBySource));
+    this.namespaces.addHandlers({
+      add: (ns) => options.onNamespace(ns.metadata.name),
+    });
+  }
+
+  private index(index: Map<string, Map<string, LocalMirror>>, m: LocalMirror): void {
+    const source = m.source ?? "";
+    let bySource = index.get(source);
+    if (!bySource) index.set(source, (bySource = new Map()));
+    bySource.set(`${m.metadata.namespace}/${m.metadata.name}`, m);
+  }
+
+  private unindex(index: Map<string, Map<string, LocalMirror>>, m: LocalMirror): void {
+    const source = m.source ?? "";
+    const bySource = index.get(source);
+    bySource?.delete(`${m.metadata.namespace}/${m.metadata.name}`);
+    if (bySource?.size === 0) index.delete(source);
+  }
+
+  start(): void {
+    this.services.start();
+    this.slices.start();
+    this.namespaces.start();
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.services.stop(), this.slices.stop(), this.namespaces.stop()]);
+  }
+
+  async waitForSync(timeoutMs: number): Promise<void> {
+    await Promise.all([
+      this.services.waitForSync(timeoutMs),
+      this.slices.waitForSync(timeoutMs),
+      this.namespaces.waitForSync(timeoutMs),
+    ]);
+  }
+
+  get healthy(): boolean {
+    return this.services.healthy && this.slices.healthy && this.namespaces.healthy;
+  }
+
+  service(namespace: string, name: string): LocalMirror | undefined {
+    return this.services.get(`${namespace}/${name}`);
+  }
+
+  slice(namespace: string, name: string): LocalMirror | undefined {
+    return this.slices.get(`${namespace}/${name}`);
+  }
+
+  servicesOf(source: string): LocalMirror[] {
+    return [...(this.servicesBySource.get(source)?.values() ?? [])];
+  }
+
+  slicesOf(source: string): LocalMirror[] {
+    return [...(this.slicesBySource.get(source)?.values() ?? [])];
+  }
+
+  /** Every source key some mirror refers to ("" for mirrors with an unreadable reference). */
+  sources(): string[] {
+    return [...new Set([...this.servicesBySource.keys(), ...this.slicesBySource.keys()])];
+  }
+
+  /** Whether the namespace exists and is not being deleted. */
+  namespaceUsable(name: string): boolean {
+    const ns = this.namespaces.get(name);
+    return ns !== undefined && !ns.terminating;
+  }
+
+  namespaceExists(name: string): boolean {
+    return this.namespaces.get(name) !== undefined;
+  }
+
+  get mirrorCount(): { services: number; slices: number } {
+    return { services: this.services.size, slices: this.slices.size };
+  }
+
+  /** Every mirror object of this link, for cleanup. */
+  all(): { services: LocalMirror[]; slices: LocalMirror[] } {
+    return { services: this.services.list(), slices: this.slices.list() };
+  }
+}

@@ -1,0 +1,65 @@
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+
+/** The link controller's Prometheus metrics, in a registry of their own (one per controller, so tests can run several). */
+export interface MirrorMetrics {
+  registry: Registry;
+  services: Gauge;
+  endpoints: Gauge;
+  syncLag: Histogram;
+  errors: Counter<"kind">;
+  writes: Counter<"verb" | "resource">;
+  targetReachable: Gauge;
+  leader: Gauge;
+  stale: Gauge;
+}
+
+export function mirrorMetrics(link: string, registry = new Registry()): MirrorMetrics {
+  registry.setDefaultLabels({ link });
+  const registers = [registry];
+  return {
+    registry,
+    services: new Gauge({
+      name: "zonesync_mirror_services",
+      help: "Services mirrored from the target cluster",
+      registers,
+    }),
+    endpoints: new Gauge({
+      name: "zonesync_mirror_endpoints",
+      help: "Endpoint addresses in the mirrored EndpointSlices",
+      registers,
+    }),
+    syncLag: new Histogram({
+      name: "zonesync_mirror_sync_lag_seconds",
+      help: "From the receipt of a target event to the end of the local writes it caused",
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    errors: new Counter({
+      name: "zonesync_mirror_errors_total",
+      help: "Errors by kind (target, local, credentials, status, invalid-spec, ...)",
+      labelNames: ["kind"],
+      registers,
+    }),
+    writes: new Counter({
+      name: "zonesync_mirror_writes_total",
+      help: "Writes to the local cluster, by verb and resource",
+      labelNames: ["verb", "resource"],
+      registers,
+    }),
+    targetReachable: new Gauge({
+      name: "zonesync_mirror_target_reachable",
+      help: "1 while every watch on the target cluster is connected",
+      registers,
+    }),
+    leader: new Gauge({
+      name: "zonesync_mirror_leader",
+      help: "1 while this controller holds the link's Lease",
+      registers,
+    }),
+    stale: new Gauge({
+      name: "zonesync_mirror_stale",
+      help: "1 while the mirrored endpoints are marked not ready because the target is unreachable past staleAfter",
+      registers,
+    }),
+  };
+}

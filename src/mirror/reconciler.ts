@@ -1,0 +1,257 @@
+import { LABEL_MANAGED_BY } from "../api/names.ts";
+import type { KubeClient, KubeObject } from "../kube/client.ts";
+import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
+import { endpointSliceType, Resources, type ResourceType } from "../kube/resources.ts";
+import type { LocalMirror, LocalMirrors } from "./local.ts";
+import {
+  countAddresses,
+  renderPeerSlices,
+  renderService,
+  renderSlices,
+  type Desired,
+  type MirrorContext,
+  type PeerTarget,
+} from "./render.ts";
+import type { TargetWatch } from "./target.ts";
+
+export type SkipReason = "NamespaceMissing" | "NamespaceTerminating" | "Unsupported" | "Conflict" | "Invalid";
+
+export interface Outcome {
+  /** Objects created, updated or deleted. */
+  writes: number;
+  /** The source is mirrored (its Service exists locally as desired). */
+  mirrored: boolean;
+  /** Addresses in its mirrored slices. */
+  endpoints: number;
+  skipped?: { reason: SkipReason; message: string };
+}
+
+export interface WriteObserver {
+  write(verb: "apply" | "delete" | "create", resource: "service" | "endpointslice" | "namespace"): void;
+}
+
+export interface ReconcilerOptions {
+  client: KubeClient;
+  ctx: MirrorContext;
+  fieldManager: string;
+  local: LocalMirrors;
+  observer?: WriteObserver;
+}
+
+const NONE: Outcome = { writes: 0, mirrored: false, endpoints: 0 };
+
+/**
+ * Converges the local mirrors of one source (an exported target Service, or the zone-sync peers) to what the target
+ * holds. Reads only caches; writes only what differs (content hash), with server-side apply under the link's field
+ * manager. Objects this link never wrote are not taken over: the first write of a mirror is applied without forcing,
+ * so a foreign object of the same name shows up as a conflict instead of being overwritten.
+ */
+export class Reconciler {
+  private readonly options: ReconcilerOptions;
+  private readonly sliceType: ResourceType;
+  /** The hash each object was last written with, to tell our own writes' echoes from changes by others. */
+  private readonly written = new Map<string, string>();
+
+  constructor(options: ReconcilerOptions) {
+    this.options = options;
+    this.sliceType = endpointSliceType(options.ctx.sliceVersion);
+  }
+
+  /** True when a local change is the echo of this controller's own last write of the object. */
+  isOwnWrite(mirror: LocalMirror): boolean {
+    return (
+      mirror.hash !== undefined &&
+      this.written.get(`${mirror.metadata.namespace}/${mirror.metadata.name}`) === mirror.hash
+    );
+  }
+
+  async reconcileService(
+    target: TargetWatch,
+    key: string,
+    namespace: string,
+    name: string,
+    options: { stale: boolean; createNamespaces: boolean },
+  ): Promise<Outcome> {
+    const { local } = this.options;
+    const svc = target.service(namespace, name);
+    if (!svc) return this.deleteSource(key);
+    if (svc.invalid) return { ...(await this.deleteSource(key)), skipped: { reason: "Invalid", message: svc.invalid } };
+    if (svc.serviceType === "ExternalName") {
+      const out = await this.deleteSource(key);
+      return {
+        ...out,
+        skipped: { reason: "Unsupported", message: "ExternalName Services have no endpoints to mirror" },
+      };
+    }
+    let writes = 0;
+    if (!local.namespaceExists(namespace)) {
+      if (!options.createNamespaces) {
+        return {
+          ...NONE,
+          skipped: { reason: "NamespaceMissing", message: `namespace ${namespace} does not exist here` },
+        };
+      }
+      writes += await this.createNamespace(namespace);
+    } else if (!local.namespaceUsable(namespace)) {
+      return {
+        ...NONE,
+        skipped: { reason: "NamespaceTerminating", message: `namespace ${namespace} is being deleted` },
+      };
+    }
+
+    const desired = renderService(this.options.ctx, svc);
+    const existing = local.service(desired.namespace, desired.name);
+    for (const other of local.servicesOf(key)) {
+      if (other.metadata.name !== desired.name || other.metadata.namespace !== desired.namespace) {
+        writes += await this.delete(Resources.services, other);
+      }
+    }
+    let uid = existing?.metadata.uid;
+    if (existing && existing.headless !== svc.headless) {
+      // clusterIP is immutable: a Service that turned headless (or back) is replaced.
+      writes += await this.delete(Resources.services, existing);
+      uid = undefined;
+    }
+    if (!uid || existing?.hash !== desired.hash || existing.headless !== svc.headless) {
+      const result = await this.apply(Resources.services, desired, existing !== undefined && uid !== undefined);
+      if ("conflict" in result) return { ...NONE, writes, skipped: { reason: "Conflict", message: result.conflict } };
+      uid = result.uid;
+      writes++;
+    }
+
+    const slices = target.slicesOf(namespace, name);
+    writes += await this.convergeSlices(
+      key,
+      renderSlices(this.options.ctx, svc, slices, { stale: options.stale, serviceUid: uid }),
+    );
+    return { writes, mirrored: true, endpoints: countAddresses(slices.filter((s) => !s.invalid)) };
+  }
+
+  /** The zone-sync peers: the target's peer slices as slices of the local peer Service (none when unset). */
+  async reconcilePeers(
+    target: TargetWatch | undefined,
+    key: string,
+    peers: PeerTarget | undefined,
+    stale: boolean,
+  ): Promise<Outcome> {
+    if (!peers || !target) return this.deleteSource(key);
+    if (!this.options.local.namespaceUsable(peers.local.namespace)) {
+      return {
+        ...(await this.deleteSource(key)),
+        skipped: {
+          reason: "NamespaceMissing",
+          message: `namespace ${peers.local.namespace} of the local peer Service does not exist`,
+        },
+      };
+    }
+    const slices = target.peerSlices();
+    const writes = await this.convergeSlices(key, renderPeerSlices(this.options.ctx, peers, slices, { stale }));
+    return { writes, mirrored: true, endpoints: countAddresses(slices) };
+  }
+
+  /** Deletes every mirror of a source whose target object is gone (or no longer exported). */
+  async deleteSource(key: string): Promise<Outcome> {
+    const { local } = this.options;
+    let writes = 0;
+    for (const slice of local.slicesOf(key)) writes += await this.delete(this.sliceType, slice);
+    for (const svc of local.servicesOf(key)) writes += await this.delete(Resources.services, svc);
+    return { ...NONE, writes };
+  }
+
+  /**
+   * Deletes every mirror of the link, listing from the API server (not the cache) so nothing is left behind, and
+   * repeating until a list comes back empty. Resolves with the number of objects deleted.
+   */
+  async deleteAll(labelSelector: string, concurrency = 16): Promise<number> {
+    const { client } = this.options;
+    let deleted = 0;
+    for (let round = 0; round < 5; round++) {
+      const [slices, services] = await Promise.all([
+        client.listAll(this.sliceType, undefined, { labelSelector }),
+        client.listAll(Resources.services, undefined, { labelSelector }),
+      ]);
+      const work: Array<[ResourceType, KubeObject]> = [
+        ...slices.items.map((s): [ResourceType, KubeObject] => [this.sliceType, s]),
+        ...services.items.map((s): [ResourceType, KubeObject] => [Resources.services, s]),
+      ];
+      if (work.length === 0) return deleted;
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: Math.min(concurrency, work.length) }, async () => {
+          while (next < work.length) {
+            const [type, obj] = work[next++]!;
+            if (await client.delete(type, obj.metadata.namespace, obj.metadata.name!)) deleted++;
+            this.written.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
+          }
+        }),
+      );
+    }
+    return deleted;
+  }
+
+  private async convergeSlices(key: string, desired: Desired[]): Promise<number> {
+    const { local } = this.options;
+    let writes = 0;
+    const wanted = new Set(desired.map((d) => `${d.namespace}/${d.name}`));
+    for (const d of desired) {
+      const existing = local.slice(d.namespace, d.name);
+      if (existing?.hash === d.hash) continue;
+      const result = await this.apply(this.sliceType, d, existing !== undefined);
+      if ("conflict" in result) throw new Error(`EndpointSlice ${d.namespace}/${d.name}: ${result.conflict}`);
+      writes++;
+    }
+    for (const slice of local.slicesOf(key)) {
+      if (!wanted.has(`${slice.metadata.namespace}/${slice.metadata.name}`))
+        writes += await this.delete(this.sliceType, slice);
+    }
+    return writes;
+  }
+
+  private async apply(type: ResourceType, d: Desired, ours: boolean): Promise<{ uid?: string } | { conflict: string }> {
+    const { client, fieldManager, observer } = this.options;
+    try {
+      const written = await client.apply<KubeObject>(type, d.body, { fieldManager, force: ours });
+      this.written.set(`${d.namespace}/${d.name}`, d.hash);
+      observer?.write("apply", type === Resources.services ? "service" : "endpointslice");
+      return { uid: written.metadata.uid };
+    } catch (err) {
+      if (!ours && isConflict(err)) {
+        return {
+          conflict: `${type.kind} ${d.namespace}/${d.name} exists and is managed by someone else; not taking it over`,
+        };
+      }
+      if (isInvalid(err) && type === Resources.services) {
+        throw new Error(`the API server rejected the mirror Service ${d.namespace}/${d.name}`, { cause: err });
+      }
+      throw err;
+    }
+  }
+
+  private async delete(type: ResourceType, obj: LocalMirror): Promise<number> {
+    const { client, observer } = this.options;
+    const { namespace, name, uid } = obj.metadata;
+    this.written.delete(`${namespace}/${name}`);
+    try {
+      const deleted = await client.delete(type, namespace, name, uid ? { uid } : {});
+      if (deleted) observer?.write("delete", type === Resources.services ? "service" : "endpointslice");
+      return deleted ? 1 : 0;
+    } catch (err) {
+      // A uid precondition that fails means the object was replaced meanwhile: the next event brings it back.
+      if (isConflict(err) || isNotFound(err)) return 0;
+      throw err;
+    }
+  }
+
+  private async createNamespace(namespace: string): Promise<number> {
+    try {
+      await this.options.client.create(Resources.namespaces, {
+        metadata: { name: namespace, labels: { [LABEL_MANAGED_BY]: "zonesync" } },
+      });
+      this.options.observer?.write("create", "namespace");
+      return 1;
+    } catch (err) {
+      if (isAlreadyExists(err)) return 0;
+      throw new Error(`cannot create namespace ${namespace} for mirrors`, { cause: err });
+    }
+  }
+}
