@@ -1,0 +1,320 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { LinkController } from "../../src/mirror/controller.ts";
+import { mirrorServiceName, mirrorSliceName } from "../../src/mirror/naming.ts";
+import {
+  ensureNamespace,
+  exportedService,
+  installCrd,
+  linkObject,
+  pool,
+  putSecret,
+  targetCredentials,
+} from "../../bench/mirror/setup.ts";
+import { startEnvironment, type Environment } from "../env/index.ts";
+import { eventually } from "../support.ts";
+
+/**
+ * The slow link controller tests, on a private pair of clusters (the target's API server is stopped, and a
+ * controller process is killed): "src" exports, "dst" holds the link and the mirrors.
+ */
+
+const slices = endpointSliceType("v1beta1");
+const repoRoot = join(import.meta.dirname, "..", "..");
+
+interface Slice extends KubeObject {
+  endpoints?: Array<{ addresses: string[]; conditions?: { ready?: boolean } }>;
+}
+interface Link extends KubeObject {
+  status?: { conditions?: Array<{ type: string; status: string; reason: string; message: string }> };
+}
+
+let env: Environment;
+let src: KubeClient;
+let dst: KubeClient;
+let srcKubeconfig: string;
+
+function deployment(namespace: string, name: string, replicas: number) {
+  return {
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
+      },
+    },
+  };
+}
+
+async function endpoints(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+): Promise<Array<{ address: string; ready: boolean }>> {
+  const list = await client.list<Slice>(slices, namespace, { labelSelector: `kubernetes.io/service-name=${service}` });
+  return list.items
+    .flatMap((s) => s.endpoints ?? [])
+    .map((e) => ({ address: e.addresses[0]!, ready: e.conditions?.ready !== false }))
+    .sort((a, b) => a.address.localeCompare(b.address));
+}
+
+async function prepareLink(name: string, spec: Record<string, unknown>): Promise<{ name: string; namespace: string }> {
+  const namespace = `zs-${name}`;
+  await ensureNamespace(dst, namespace);
+  await putSecret(dst, namespace, "creds", srcKubeconfig);
+  await dst.create(
+    Resources.zoneSyncLinks,
+    linkObject(namespace, name, { targetClusterName: "src", credentialsSecret: "creds", ...spec }),
+  );
+  return { name, namespace };
+}
+
+beforeAll(async () => {
+  env = await startEnvironment(["src", "dst"]);
+  src = env.clusters.src!.client();
+  dst = env.clusters.dst!.client();
+  await installCrd(dst);
+  srcKubeconfig = (await targetCredentials(src, env.clusters.src!, "dst")).kubeconfig;
+}, 120_000);
+
+afterAll(async () => {
+  await env?.stop();
+});
+
+describe("link controller under failures", () => {
+  it("keeps the mirrors through a 30 s target outage, marks endpoints not ready after staleAfter, converges within 5 s", async () => {
+    const ns = "outage";
+    await ensureNamespace(src, ns);
+    await ensureNamespace(dst, ns);
+    await src.create(Resources.deployments, deployment(ns, "web", 3));
+    await src.create(Resources.services, {
+      metadata: { name: "web", namespace: ns, labels: { export: "outage" } },
+      spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink("outage", { selector: { matchLabels: { export: "outage" } }, staleAfter: "10s" });
+    const controller = new LinkController({
+      client: dst,
+      link: link.name,
+      namespace: link.namespace,
+      statusIntervalMs: 200,
+    });
+    await controller.start();
+    try {
+      await eventually(
+        async () => (await endpoints(dst, ns, "web-src")).filter((e) => e.ready).length === 3,
+        30_000,
+        "3 ready mirrored endpoints",
+      );
+      const condition = async (type: string) =>
+        (await dst.get<Link>(Resources.zoneSyncLinks, link.namespace, link.name)).status?.conditions?.find(
+          (c) => c.type === type,
+        );
+
+      await env.clusters.src!.stopApiserver();
+      const down = Date.now();
+      const unreachable = await eventually(
+        async () => {
+          const c = await condition("TargetReachable");
+          return c?.status === "False" ? c : undefined;
+        },
+        8000,
+        "TargetReachable False",
+      );
+      expect(unreachable.reason).toBe("Unreachable");
+      // Before staleAfter: still ready (a blip is not an outage).
+      expect((await endpoints(dst, ns, "web-src")).every((e) => e.ready)).toBe(true);
+      await eventually(
+        async () => {
+          const e = await endpoints(dst, ns, "web-src");
+          return e.length === 3 && e.every((x) => !x.ready);
+        },
+        15_000,
+        "the endpoints to be marked not ready",
+      );
+      const staleAt = Date.now() - down;
+      expect(staleAt).toBeGreaterThanOrEqual(9_500);
+      expect(staleAt).toBeLessThan(14_000);
+      expect((await condition("Mirrored"))?.reason).toBe("Stale");
+      await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - down))));
+      expect(await dst.getOptional(Resources.services, ns, "web-src")).toBeDefined();
+
+      await env.clusters.src!.startApiserver();
+      const up = Date.now();
+      await eventually(
+        async () => {
+          const e = await endpoints(dst, ns, "web-src");
+          return e.length === 3 && e.every((x) => x.ready) && (await condition("TargetReachable"))?.status === "True";
+        },
+        5000,
+        "convergence after the outage",
+      );
+      expect(Date.now() - up).toBeLessThanOrEqual(5000);
+      const events = await dst.list<KubeObject & { reason: string }>(Resources.events, link.namespace, {
+        fieldSelector: `involvedObject.name=${link.name}`,
+      });
+      expect(events.items.map((e) => e.reason)).toEqual(
+        expect.arrayContaining(["TargetUnreachable", "EndpointsStale", "TargetRecovered"]),
+      );
+    } finally {
+      await controller.stop();
+    }
+  }, 90_000);
+
+  it("converges exactly after being killed (-9) at random moments of the initial sync of 500 services, 10 times", async () => {
+    expect(existsSync(join(repoRoot, "dist", "src", "cli", "main.js")), "run `npx tsc -p tsconfig.json` first").toBe(
+      true,
+    );
+    const namespaces = ["k0", "k1", "k2", "k3", "k4"];
+    for (const ns of namespaces) {
+      await ensureNamespace(src, ns);
+      await ensureNamespace(dst, ns);
+    }
+    const labels = { export: "crash" };
+    let generation = 0;
+    const serviceSpecs = (gen: number) =>
+      Array.from({ length: 500 }, (_, i) => {
+        // Each generation replaces 10 services and moves the endpoints of 20 others.
+        const replaced = i < 10 * gen;
+        const ns = namespaces[i % namespaces.length]!;
+        const name = replaced ? `svc-${i}-g${gen}` : `svc-${i}`;
+        const moved = i >= 100 && i < 100 + 20 * gen;
+        const ip = (k: number) => `10.200.${Math.floor(i / 200)}.${((i % 200) + 1 + k * 50) % 250}`;
+        return { ns, name, addresses: moved ? [ip(gen)] : [ip(0), ip(1)] };
+      });
+    await pool(serviceSpecs(0), 16, async ({ ns, name, addresses }) => {
+      const { service, slice } = exportedService(ns, name, labels, addresses);
+      await src.create(Resources.services, service);
+      await src.create(slices, slice);
+    });
+    const link = await prepareLink("crash", { selector: { matchLabels: labels } });
+    const logDir = mkdtempSync(join(tmpdir(), "zonesync-crash-"));
+    const run = (i: number): ChildProcess => {
+      const fd = openSync(join(logDir, `run-${i}.log`), "a");
+      const child = spawn(
+        process.execPath,
+        [
+          join(repoRoot, "dist", "src", "cli", "main.js"),
+          "link-controller",
+          "--link",
+          link.name,
+          "--namespace",
+          link.namespace,
+        ],
+        {
+          // The same pod identity each time, as a restarted container: the Lease it held is its own again at once.
+          env: {
+            ...process.env,
+            KUBECONFIG: env.clusters.dst!.kubeconfigPath,
+            POD_NAME: "crash-test",
+            ZONESYNC_HTTP_ADDR: "127.0.0.1:0",
+            ZONESYNC_LOG_FORMAT: "json",
+          },
+          stdio: ["ignore", fd, fd],
+        },
+      );
+      closeSync(fd);
+      return child;
+    };
+
+    const killedAt: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const child = run(i);
+      const exited = new Promise((r) => child.once("exit", r));
+      // Killed at a random moment after it took the Lease: while it lists, writes, or finishes the initial sync.
+      await eventually(
+        async () => readFileSync(join(logDir, `run-${i}.log`), "utf8").includes("became leader"),
+        30_000,
+        "the controller to lead",
+      );
+      await new Promise((r) => setTimeout(r, Math.random() * 2500));
+      child.kill("SIGKILL");
+      await exited;
+      killedAt.push(
+        readFileSync(join(logDir, `run-${i}.log`), "utf8").includes("initial sync done") ? "after" : "during",
+      );
+      // Meanwhile the target changes: services replaced (their old mirrors must go), endpoints moved.
+      if (i % 3 === 0) {
+        const before = serviceSpecs(generation);
+        generation++;
+        const after = serviceSpecs(generation);
+        await pool(
+          before.map((s, k) => [s, after[k]!] as const),
+          16,
+          async ([old, next]) => {
+            if (old.name !== next.name) {
+              await src.delete(Resources.services, old.ns, old.name);
+              await src.delete(slices, old.ns, `${old.name}-direct`);
+              const { service, slice } = exportedService(next.ns, next.name, labels, next.addresses);
+              await src.create(Resources.services, service);
+              await src.create(slices, slice);
+            } else if (old.addresses.join() !== next.addresses.join()) {
+              const { slice } = exportedService(next.ns, next.name, labels, next.addresses);
+              await src.apply(slices, slice, { fieldManager: "zonesync-test" });
+            }
+          },
+        );
+      }
+    }
+
+    const final = run(10);
+    try {
+      const expected = new Map<string, string>();
+      for (const { ns, name, addresses } of serviceSpecs(generation)) {
+        const mirror = mirrorServiceName(name, "src");
+        expected.set(
+          `${ns}/${mirror}`,
+          `${ns}/${mirrorSliceName(mirror, `${name}-direct`)}=${[...addresses].sort().join(",")}`,
+        );
+      }
+      const actual = async () => {
+        const selector = `zonesync.io/link=${link.name}`;
+        const [svcs, eps] = await Promise.all([
+          dst.listAll(Resources.services, undefined, { labelSelector: selector }),
+          dst.listAll<Slice>(slices, undefined, { labelSelector: selector }),
+        ]);
+        const sliceOf = new Map<string, string[]>();
+        for (const s of eps.items) {
+          const owner = `${s.metadata.namespace}/${s.metadata.labels?.["kubernetes.io/service-name"]}`;
+          const text = `${s.metadata.namespace}/${s.metadata.name}=${(s.endpoints ?? [])
+            .flatMap((e) => e.addresses)
+            .sort()
+            .join(",")}`;
+          sliceOf.set(owner, [...(sliceOf.get(owner) ?? []), text]);
+        }
+        return {
+          services: svcs.items.map((s) => `${s.metadata.namespace}/${s.metadata.name}`).sort(),
+          sliceOf,
+          sliceCount: eps.items.length,
+        };
+      };
+      await eventually(
+        async () => {
+          const a = await actual();
+          return (
+            a.services.length === expected.size &&
+            a.sliceCount === expected.size &&
+            [...expected].every(([svc, slice]) => a.sliceOf.get(svc)?.join() === slice)
+          );
+        },
+        60_000,
+        "the exact final state",
+      );
+      const a = await actual();
+      expect(a.services).toEqual([...expected.keys()].sort());
+      // Most kills must hit the initial sync itself, not a finished one.
+      expect(killedAt.filter((k) => k === "during").length).toBeGreaterThanOrEqual(5);
+      for (const [svc, slice] of expected) expect(a.sliceOf.get(svc)).toEqual([slice]);
+    } finally {
+      const exited = new Promise((r) => final.once("exit", r));
+      final.kill("SIGTERM");
+      await exited;
+    }
+  }, 180_000);
+});

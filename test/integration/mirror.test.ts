@@ -1,0 +1,529 @@
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
+import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { createLogger } from "../../src/log.ts";
+import { LinkController } from "../../src/mirror/controller.ts";
+import { mirrorServiceName } from "../../src/mirror/naming.ts";
+import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
+import { adminClient, cluster, eventually, uniqueName } from "../support.ts";
+
+const slices = endpointSliceType("v1beta1");
+
+interface Slice extends KubeObject {
+  endpoints?: Array<{ addresses: string[]; hostname?: string; conditions?: { ready?: boolean } }>;
+}
+interface Service extends KubeObject {
+  spec: { clusterIP?: string; selector?: Record<string, string>; ports?: Array<{ port: number; name?: string }> };
+}
+interface Link extends KubeObject {
+  status?: {
+    conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
+    mirroredServices?: number;
+    mirroredEndpoints?: number;
+    lastSyncTime?: string;
+  };
+}
+
+let hub: KubeClient;
+let east: KubeClient;
+let eastKubeconfig: string;
+const controllers: LinkController[] = [];
+
+function deployment(namespace: string, name: string, replicas: number, pod: Record<string, unknown> = {}) {
+  return {
+    metadata: { name, namespace },
+    spec: {
+      replicas,
+      selector: { matchLabels: { app: name } },
+      template: {
+        metadata: { labels: { app: name } },
+        spec: { containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80 }] }], ...pod },
+      },
+    },
+  };
+}
+
+async function addresses(client: KubeClient, namespace: string, service: string, readyOnly = false): Promise<string[]> {
+  const list = await client.list<Slice>(slices, namespace, { labelSelector: `kubernetes.io/service-name=${service}` });
+  return list.items
+    .flatMap((s) => s.endpoints ?? [])
+    .filter((e) => !readyOnly || e.conditions?.ready !== false)
+    .flatMap((e) => e.addresses)
+    .sort();
+}
+
+async function waitForAddresses(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+  count: number,
+  timeoutMs = 20_000,
+): Promise<string[]> {
+  return eventually(
+    async () => {
+      const a = await addresses(client, namespace, service);
+      return a.length === count ? a : undefined;
+    },
+    timeoutMs,
+    `${count} addresses for ${namespace}/${service}`,
+  );
+}
+
+/** A namespace for the link, its Secret and Lease; returns the link's name (unique: mirrors are labelled with it). */
+async function prepareLink(
+  spec: Record<string, unknown>,
+  name = uniqueName("east"),
+): Promise<{ name: string; namespace: string }> {
+  const namespace = uniqueName("zs");
+  await ensureNamespace(hub, namespace);
+  await putSecret(hub, namespace, "creds", eastKubeconfig);
+  await hub.create(
+    Resources.zoneSyncLinks,
+    linkObject(namespace, name, { targetClusterName: "east", credentialsSecret: "creds", ...spec }),
+  );
+  return { name, namespace };
+}
+
+async function startController(
+  link: { name: string; namespace: string },
+  identity = "test-a",
+): Promise<LinkController> {
+  const controller = new LinkController({
+    client: hub,
+    link: link.name,
+    namespace: link.namespace,
+    identity,
+    statusIntervalMs: 200,
+    logger: createLogger({ level: process.env.ZONESYNC_TEST_LOG ?? "error", format: "text", component: identity }),
+  });
+  controllers.push(controller);
+  await controller.start();
+  return controller;
+}
+
+async function getLink(link: { name: string; namespace: string }): Promise<Link> {
+  return hub.get<Link>(Resources.zoneSyncLinks, link.namespace, link.name);
+}
+
+function condition(link: Link, type: string) {
+  return link.status?.conditions?.find((c) => c.type === type);
+}
+
+async function writes(controller: LinkController): Promise<number> {
+  const metric = await controller.metrics.writes.get();
+  return metric.values.reduce((sum, v) => sum + v.value, 0);
+}
+
+beforeAll(async () => {
+  hub = adminClient("hub");
+  east = adminClient("east");
+  await installCrd(hub);
+  const creds = await targetCredentials(east, cluster("east"), "hub");
+  eastKubeconfig = creds.kubeconfig;
+});
+
+afterEach(async () => {
+  await Promise.all(controllers.splice(0).map((c) => c.stop()));
+});
+
+afterAll(async () => {
+  await Promise.all(controllers.splice(0).map((c) => c.stop()));
+});
+
+describe("link controller on real clusters", () => {
+  it("mirrors an exported Service and its endpoints within 2 s, follows scaling, removes unexported mirrors", async () => {
+    const ns = uniqueName("shop");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const controller = await startController(link);
+    await eventually(async () => controller.synced, 20_000, "the initial sync");
+
+    await east.create(Resources.deployments, deployment(ns, "web", 2));
+    await waitForAddresses(east, ns, "web", 0, 5000).catch(() => undefined);
+    await east.create(Resources.services, {
+      metadata: { name: "web", namespace: ns, labels: { "export-test": token } },
+      spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 80 }] },
+    });
+    // From the moment the target's EndpointSlice holds the endpoints until the mirror shows them.
+    const remote = await waitForAddresses(east, ns, "web", 2);
+    const t0 = performance.now();
+    const mirrored = await eventually(
+      async () => {
+        const a = await addresses(hub, ns, "web-east");
+        return a.length === 2 ? a : undefined;
+      },
+      5000,
+      "the mirrored endpoints",
+    );
+    const latency = performance.now() - t0;
+    console.log(`endpoints in east → mirror in hub: ${latency.toFixed(0)} ms`);
+    expect(mirrored).toEqual(remote);
+    expect(latency).toBeLessThan(2000);
+
+    const svc = await hub.get<Service>(Resources.services, ns, "web-east");
+    expect(svc.spec.selector).toBeUndefined();
+    expect(svc.spec.ports).toEqual([expect.objectContaining({ name: "http", port: 80 })]);
+    expect(svc.metadata.labels).toMatchObject({ "zonesync.io/link": link.name, "zonesync.io/mirrored-from": "east" });
+    expect(svc.metadata.annotations).toMatchObject({ "zonesync.io/remote-ref": `east/${ns}/web` });
+    const [slice] = (await hub.list<Slice>(slices, ns, { labelSelector: "kubernetes.io/service-name=web-east" })).items;
+    expect(slice!.metadata.labels).toMatchObject({
+      "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
+      "zonesync.io/mirrored-from": "east",
+      "zonesync.io/link": link.name,
+    });
+
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 4 } });
+    expect(await waitForAddresses(hub, ns, "web-east", 4)).toEqual(await waitForAddresses(east, ns, "web", 4));
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 1 } });
+    expect(await waitForAddresses(hub, ns, "web-east", 1)).toEqual(await waitForAddresses(east, ns, "web", 1));
+
+    const status = await eventually(
+      async () => {
+        const l = await getLink(link);
+        return condition(l, "Mirrored")?.status === "True" && l.status?.mirroredEndpoints === 1 ? l : undefined;
+      },
+      5000,
+      "the link status",
+    );
+    expect(status.status?.mirroredServices).toBe(1);
+    expect(condition(status, "CredentialsValid")?.status).toBe("True");
+    expect(condition(status, "TargetReachable")?.status).toBe("True");
+    expect(status.metadata.finalizers).toContain("zonesync.io/mirrors");
+
+    // Steady state: no writes at all.
+    await new Promise((r) => setTimeout(r, 500));
+    const before = await writes(controller);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(await writes(controller)).toBe(before);
+
+    await east.patch(Resources.services, ns, "web", { metadata: { labels: { "export-test": null } } });
+    await eventually(
+      async () =>
+        !(await hub.getOptional(Resources.services, ns, "web-east")) &&
+        (await addresses(hub, ns, "web-east")).length === 0,
+      10_000,
+      "the mirror to be removed",
+    );
+    expect(mirrorServiceName("web", "east")).toBe("web-east");
+  });
+
+  it("mirrors headless Services with per-pod hostnames, and shortens 70-character mirror names deterministically", async () => {
+    const ns = uniqueName("db");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    // A Service name is at most 63 characters; with the target cluster "east-1" its mirror name would be 70.
+    const longName = `s${"a".repeat(61)}z`;
+    expect(`${longName}-east-1`).toHaveLength(70);
+    // StatefulSet-like pods: hostname + subdomain naming the headless Service.
+    await east.create(Resources.deployments, deployment(ns, "db", 2, { subdomain: "db" }));
+    for (const i of [0, 1]) {
+      await east.create(Resources.pods, {
+        metadata: { name: `db-${i}`, namespace: ns, labels: { app: "db-sts" } },
+        spec: { hostname: `db-${i}`, subdomain: "db", containers: [{ name: "main", image: "postgres:16" }] },
+      });
+    }
+    await east.create(Resources.services, {
+      metadata: { name: "db", namespace: ns, labels: { "export-test": token } },
+      spec: { clusterIP: "None", selector: { app: "db-sts" }, ports: [{ name: "pg", port: 5432 }] },
+    });
+    await east.create(Resources.services, {
+      metadata: { name: longName, namespace: ns, labels: { "export-test": token } },
+      spec: { selector: { app: "db" }, ports: [{ name: "http", port: 8080 }] },
+    });
+    const link = await prepareLink({
+      targetClusterName: "east-1",
+      selector: { matchLabels: { "export-test": token } },
+    });
+    await startController(link);
+
+    const hostnames = await eventually(
+      async () => {
+        const list = await hub.list<Slice>(slices, ns, { labelSelector: "kubernetes.io/service-name=db-east-1" });
+        const names = list.items
+          .flatMap((s) => s.endpoints ?? [])
+          .map((e) => e.hostname)
+          .sort();
+        return names.length === 2 ? names : undefined;
+      },
+      20_000,
+      "the headless mirror's endpoints",
+    );
+    expect(hostnames).toEqual(["db-0", "db-1"]);
+    const headless = await hub.get<Service>(Resources.services, ns, "db-east-1");
+    expect(headless.spec.clusterIP).toBe("None");
+
+    const shortened = mirrorServiceName(longName, "east-1");
+    expect(shortened).toHaveLength(63);
+    await waitForAddresses(hub, ns, shortened, 2);
+    const svc = await hub.get<Service>(Resources.services, ns, shortened);
+    expect(svc.metadata.annotations?.["zonesync.io/remote-ref"]).toBe(`east-1/${ns}/${longName}`);
+  });
+
+  it("skips Services whose namespace is missing here (Event), and creates it when the link allows", async () => {
+    const ns = uniqueName("nohub");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await east.create(Resources.services, {
+      metadata: { name: "api", namespace: ns, labels: { "export-test": token } },
+      spec: { ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    await startController(link);
+    const event = await eventually(
+      async () => (await linkEvents(link)).find((e) => e.reason === "NamespaceMissing"),
+      15_000,
+      "a NamespaceMissing Event",
+    );
+    expect(event.message).toContain(ns);
+    const status = await eventually(
+      async () => {
+        const l = await getLink(link);
+        return condition(l, "Mirrored")?.reason === "NamespaceMissing" ? l : undefined;
+      },
+      5000,
+      "Mirrored False with reason NamespaceMissing",
+    );
+    expect(condition(status, "Mirrored")?.message).toContain(ns);
+    expect(await hub.getOptional(Resources.namespaces, undefined, ns)).toBeUndefined();
+
+    await hub.patch(Resources.zoneSyncLinks, link.namespace, link.name, { spec: { createNamespaces: true } });
+    await eventually(
+      () => hub.getOptional(Resources.services, ns, "api-east"),
+      10_000,
+      "the mirror in a created namespace",
+    );
+    await eventually(async () => condition(await getLink(link), "Mirrored")?.status === "True", 5000, "Mirrored True");
+  });
+
+  it("adds the target's zone-sync peers as extra EndpointSlices of the local peer Service", async () => {
+    const ns = uniqueName("ingress");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    for (const client of [east, hub]) {
+      await client.create(Resources.deployments, deployment(ns, "nginx", 2));
+      await client.create(Resources.services, {
+        metadata: { name: "nginx-zone-sync-hl", namespace: ns },
+        spec: { clusterIP: "None", selector: { app: "nginx" }, ports: [{ name: "zone-sync", port: 12345 }] },
+      });
+    }
+    const remote = await waitForAddresses(east, ns, "nginx-zone-sync-hl", 2);
+    const local = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 2);
+    const peer = { namespace: ns, name: "nginx-zone-sync-hl" };
+    const link = await prepareLink({ zoneSync: { targetPeerService: peer, localPeerService: peer, port: 12345 } });
+    await startController(link);
+    const all = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 4);
+    expect(all).toEqual([...remote, ...local].sort());
+    const peerSlices = await hub.list<Slice>(slices, ns, { labelSelector: "zonesync.io/zone-sync-peers=east" });
+    // One mirrored slice per target slice (Kubernetes 1.20 keeps an empty placeholder slice next to the full one).
+    const eastSlices = await east.list<Slice>(slices, ns, {
+      labelSelector: "kubernetes.io/service-name=nginx-zone-sync-hl",
+    });
+    expect(peerSlices.items).toHaveLength(eastSlices.items.length);
+    expect(peerSlices.items[0]!.metadata.labels).toMatchObject({
+      "kubernetes.io/service-name": "nginx-zone-sync-hl",
+      "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
+    });
+    await east.patch(Resources.deployments, ns, "nginx", { spec: { replicas: 3 } });
+    await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 5);
+  });
+
+  it("picks up rotated credentials without a restart; an invalid token turns CredentialsValid False and keeps the mirrors", async () => {
+    const ns = uniqueName("rot");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await east.create(Resources.deployments, deployment(ns, "web", 1));
+    await east.create(Resources.services, {
+      metadata: { name: "web", namespace: ns, labels: { "export-test": token } },
+      spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    // The first credentials belong to a ServiceAccount of their own, so they can be revoked after the rotation.
+    const first = await targetCredentials(east, cluster("east"), `rot-${link.name}`);
+    await putSecret(hub, link.namespace, "creds", first.kubeconfig);
+    const controller = await startController(link);
+    await waitForAddresses(hub, ns, "web-east", 1);
+
+    await putSecret(hub, link.namespace, "creds", eastKubeconfig);
+    await eventually(
+      async () => (await linkEvents(link)).find((e) => e.reason === "CredentialsRotated"),
+      15_000,
+      "a CredentialsRotated Event",
+    );
+    // Revoke the old identity: from now on only the new token can see the target.
+    await east.delete(Resources.clusterRoleBindings, undefined, first.serviceAccount);
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 2 } });
+    await waitForAddresses(hub, ns, "web-east", 2);
+
+    await putSecret(hub, link.namespace, "creds", eastKubeconfig.replace(/token: .*/, "token: not-a-valid-token"));
+    const status = await eventually(
+      async () => {
+        const l = await getLink(link);
+        return condition(l, "CredentialsValid")?.status === "False" ? l : undefined;
+      },
+      15_000,
+      "CredentialsValid False",
+    );
+    expect(condition(status, "CredentialsValid")?.reason).toBe("Unauthorized");
+    expect(condition(status, "CredentialsValid")?.message).not.toContain("not-a-valid-token");
+    // The mirrors stay, and still follow the target through the previous (valid) credentials.
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
+    await waitForAddresses(hub, ns, "web-east", 3);
+    expect(controller.isLeader).toBe(true);
+  });
+
+  it("removes every mirror when the link is deleted, then its finalizer", async () => {
+    const ns = uniqueName("del");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    for (const name of ["a", "b", "c"]) {
+      await east.create(Resources.services, {
+        metadata: { name, namespace: ns, labels: { "export-test": token } },
+        spec: { ports: [{ port: 80 }] },
+      });
+    }
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const controller = await startController(link);
+    await eventually(async () => (await mirrorsOf(link.name)).length === 3, 15_000, "three mirrors");
+    await eventually(async () => (await getLink(link)).metadata.finalizers?.includes("zonesync.io/mirrors"), 5000);
+    await hub.delete(Resources.zoneSyncLinks, link.namespace, link.name);
+    await eventually(
+      async () => !(await hub.getOptional(Resources.zoneSyncLinks, link.namespace, link.name)),
+      15_000,
+      "the link to be gone",
+    );
+    expect(await mirrorsOf(link.name)).toEqual([]);
+    expect(controller.isLeader).toBe(true);
+  });
+
+  it("lets only the Lease holder write; a standby takes over within 15 s when the leader dies", async () => {
+    const ns = uniqueName("lead");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await east.create(Resources.deployments, deployment(ns, "web", 1));
+    await east.create(Resources.services, {
+      metadata: { name: "web", namespace: ns, labels: { "export-test": token } },
+      spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const a = await startController(link, "chart-pod");
+    await eventually(async () => a.isLeader, 10_000, "a leader");
+    const b = await startController(link, "standalone-pod");
+    await waitForAddresses(hub, ns, "web-east", 1);
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 2 } });
+    await waitForAddresses(hub, ns, "web-east", 2);
+    expect(b.isLeader).toBe(false);
+    expect(await writes(b)).toBe(0);
+    expect(await writes(a)).toBeGreaterThan(0);
+
+    // The leader dies without releasing the Lease.
+    controllers.splice(controllers.indexOf(a), 1);
+    await a.stop({ releaseLease: false });
+    const died = Date.now();
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
+    await eventually(async () => b.isLeader, 20_000, "the standby to take over");
+    expect(Date.now() - died).toBeLessThanOrEqual(15_000);
+    await waitForAddresses(hub, ns, "web-east", 3);
+    expect(await writes(b)).toBeGreaterThan(0);
+  });
+
+  it("runs as a real Deployment (pod simulator) and serves /readyz and /metrics", async () => {
+    const ns = uniqueName("pod");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await east.create(Resources.services, {
+      metadata: { name: "api", namespace: ns, labels: { "export-test": token } },
+      spec: { ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    await hub.create(Resources.deployments, {
+      metadata: { name: `zonesync-link-${link.name}`, namespace: link.namespace },
+      spec: {
+        replicas: 1,
+        selector: { matchLabels: { app: "link-controller" } },
+        template: {
+          metadata: { labels: { app: "link-controller" } },
+          spec: {
+            containers: [
+              {
+                name: "controller",
+                image: "ghcr.io/zonesync/zonesync:dev",
+                args: ["link-controller", "--link", link.name, "--namespace", link.namespace],
+                readinessProbe: { httpGet: { path: "/readyz", port: 8080 } },
+              },
+            ],
+          },
+        },
+      },
+    });
+    await eventually(
+      () => hub.getOptional(Resources.services, ns, "api-east"),
+      30_000,
+      "the mirror written by the pod",
+    );
+    await eventually(
+      async () => {
+        const d = await hub.get<KubeObject & { status?: { availableReplicas?: number } }>(
+          Resources.deployments,
+          link.namespace,
+          `zonesync-link-${link.name}`,
+        );
+        return d.status?.availableReplicas === 1;
+      },
+      30_000,
+      "the controller pod to be ready",
+    );
+    const pods = await hub.list(Resources.pods, link.namespace, { labelSelector: "app=link-controller" });
+    const logFile = join(
+      cluster("hub").dir,
+      "pods",
+      `${link.namespace}_${pods.items[0]!.metadata.name}_controller.log`,
+    );
+    const url = /"url":"(http:[^"]+)"/.exec(readFileSync(logFile, "utf8"))?.[1];
+    expect(url).toBeDefined();
+    const metrics = await eventually(
+      async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        return /zonesync_mirror_services\{[^}]*\} 1\b/.test(text) ? text : undefined;
+      },
+      10_000,
+      "the mirrored-services gauge",
+    );
+    expect(metrics).toMatch(/zonesync_mirror_leader\{[^}]*\} 1\b/);
+    expect(metrics).toMatch(/zonesync_mirror_target_reachable\{[^}]*\} 1\b/);
+    expect(metrics).toContain("zonesync_mirror_sync_lag_seconds_bucket");
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    await hub.delete(Resources.deployments, link.namespace, `zonesync-link-${link.name}`);
+  });
+});
+
+async function linkEvents(link: {
+  name: string;
+  namespace: string;
+}): Promise<Array<{ reason: string; message: string; type: string }>> {
+  const list = await hub.list<KubeObject & { reason: string; message: string; type: string }>(
+    Resources.events,
+    link.namespace,
+    {
+      fieldSelector: `involvedObject.name=${link.name}`,
+    },
+  );
+  return list.items;
+}
+
+async function mirrorsOf(link: string): Promise<string[]> {
+  const selector = `zonesync.io/link=${link}`;
+  const [svcs, eps] = await Promise.all([
+    hub.list(Resources.services, undefined, { labelSelector: selector }),
+    hub.list(slices, undefined, { labelSelector: selector }),
+  ]);
+  return [...svcs.items, ...eps.items].map((o) => `${o.metadata.namespace}/${o.metadata.name}`);
+}
