@@ -41,7 +41,7 @@ function deployment(namespace: string, name: string, replicas: number): KubeObje
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name, image: `demo/${name}:1`, ports: [{ containerPort: 8080 }] }] },
+        spec: { containers: [{ name, image: `demo/${name}:1`, ports: [{ containerPort: 8080, protocol: "TCP" }] }] },
       },
     },
   };
@@ -54,7 +54,7 @@ async function seedCluster(client: KubeClient, exported: boolean): Promise<void>
   await client.apply(Resources.deployments, deployment("demo", "echo", 2));
   await client.apply(Resources.services, {
     metadata: { name: "echo", namespace: "demo", labels: exported ? { "zonesync.io/exported": "true" } : {} },
-    spec: { selector: { app: "echo" }, ports: [{ name: "http", port: 80, targetPort: 8080 }] },
+    spec: { selector: { app: "echo" }, ports: [{ name: "http", port: 80, targetPort: 8080, protocol: "TCP" }] },
   });
   await client.apply(Resources.deployments, deployment("nginx", "nginx", 2));
   await client.apply(Resources.configMaps, {
@@ -139,6 +139,13 @@ export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOpt
     const list = await hub.list(Resources.services, "demo", { labelSelector: "zonesync.io/mirrored-from" });
     return list.items.length === 2;
   });
+  await waitFor("both links to report Ready", 60_000, async () => {
+    const list = await hub.list<KubeObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(
+      Resources.zoneSyncLinks,
+      NAMESPACE,
+    );
+    return list.items.every((l) => l.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
+  }).catch((err: unknown) => say(`warning: ${(err as Error).message}; the summary shows the current state`));
   return summary(env);
 }
 
@@ -182,7 +189,7 @@ async function summary(env: Environment): Promise<string> {
     labelSelector: "kubernetes.io/service-name=nginx-deployment-hl",
   });
   lines.push("", "NGINX zone-sync peers of hub/nginx/nginx-deployment-hl (local and remote):");
-  for (const s of peers.items) {
+  for (const s of peers.items.filter((slice) => (slice.endpoints ?? []).length > 0)) {
     const from = s.metadata.labels?.["zonesync.io/mirrored-from"] ?? "hub (local)";
     lines.push(`  ${from.padEnd(12)} ${(s.endpoints ?? []).flatMap((e) => e.addresses).join(", ")}`);
   }
