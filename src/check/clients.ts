@@ -1,5 +1,18 @@
 import type { KubeconfigEntry } from "./kubeconfig.ts";
-import type { CheckClient } from "./light-client.ts";
+import { LightClient, type CheckClient } from "./light-client.ts";
+
+/**
+ * The client for a link's target in a full check: LightClient for the token and client-certificate kubeconfigs
+ * `zonesync link` writes, KubeClient for anything else (exec or auth-provider plugins). LightClient keeps its
+ * connection alive; client-node (under KubeClient) builds a new undici Agent, so a new TLS connection, for every
+ * request, and the access check alone makes six requests per link and namespace.
+ */
+export async function targetClientFor(credentials: {
+  kubeconfigText: string;
+  entry: KubeconfigEntry;
+}): Promise<CheckClient> {
+  return credentials.entry.usesPlugin ? kubeTargetClient(credentials) : new LightClient(credentials.entry);
+}
 
 /**
  * A KubeClient (src/kube/client.ts) for a link's target, talking to `entry.server`, which the link's

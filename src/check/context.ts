@@ -6,6 +6,7 @@ import {
   LABEL_LINK,
   LABEL_MIRRORED_FROM,
   SECRET_KEY_KUBECONFIG,
+  SECRET_TYPE_REMOTE_KUBECONFIG,
 } from "../api/names.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { isForbidden, isNotFound } from "../kube/errors.ts";
@@ -96,7 +97,7 @@ export interface SliceObject extends KubeObject {
   endpoints?: Array<{ addresses?: string[]; conditions?: { ready?: boolean | null } }> | null;
 }
 
-/** Builds a client for a target cluster from its credentials (KubeClient for a full check, LightClient for probes). */
+/** Builds a client for a target cluster from its credentials (see targetClientFor in clients.ts). */
 export type TargetClientFactory = (
   credentials: Required<Pick<Credentials, "kubeconfigText" | "entry">>,
 ) => CheckClient | Promise<CheckClient>;
@@ -179,6 +180,23 @@ export class ClusterContext {
     });
   }
 
+  /**
+   * Starts the reads most checks need, all at once, so that a run costs one round trip to begin with rather than a
+   * chain of them (CRD, then links, then controllers, …). Failures surface where the checks await them.
+   */
+  prefetch(options: { release: boolean; mirrors: boolean }): void {
+    const loads: Array<Promise<unknown>> = [
+      this.crd(),
+      this.allLinks(),
+      this.controllers(),
+      this.leases(this.namespace),
+      this.credentialSecrets(this.namespace),
+    ];
+    if (options.release) loads.push(this.release());
+    if (options.mirrors) loads.push(this.mirrorServices(), this.mirrorSlices());
+    for (const load of loads) load.catch(() => undefined);
+  }
+
   crd(): Promise<KubeObject | undefined> {
     return this.once("crd", () => this.client.getOptional(Resources.crds, undefined, CRD_NAME));
   }
@@ -255,10 +273,24 @@ export class ClusterContext {
     });
   }
 
+  /**
+   * A Secret. Credentials Secrets written by `zonesync link` have their own type, so one list of that type per
+   * namespace finds them all (rather than a GET per link); any other Secret is fetched by name.
+   */
   secret(namespace: string, name: string): Promise<SecretObject | undefined> {
-    return this.once(`secret:${namespace}/${name}`, () =>
-      this.client.getOptional<SecretObject>(Resources.secrets, namespace, name),
-    );
+    return this.once(`secret:${namespace}/${name}`, async () => {
+      const typed = await this.credentialSecrets(namespace);
+      return typed.get(name) ?? this.client.getOptional<SecretObject>(Resources.secrets, namespace, name);
+    });
+  }
+
+  /** The Secrets of the credentials type in a namespace, by name (one list). */
+  credentialSecrets(namespace: string): Promise<Map<string, SecretObject>> {
+    return this.once(`secrets:${namespace}`, async () => {
+      const fieldSelector = `type=${SECRET_TYPE_REMOTE_KUBECONFIG}`;
+      const items = (await this.client.listAll<SecretObject>(Resources.secrets, namespace, { fieldSelector })).items;
+      return new Map(items.map((s) => [s.metadata.name ?? "", s]));
+    });
   }
 
   /** The link's credentials Secret, its kubeconfig, and the server the controller will talk to. */

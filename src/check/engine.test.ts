@@ -190,6 +190,39 @@ describe("check engine", () => {
     expect(byId["links.skips"]).toMatchObject({ result: "skipped", error: "not configured" });
   });
 
+  it("pipelines per subject: a slow subject does not hold back the others' next checks", async () => {
+    const started = performance.now();
+    const at: Record<string, number> = {};
+    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+    const cats = await run([
+      subjectCheck<Ctx, string>({
+        ...base,
+        id: "credentials.dns",
+        category: "credentials",
+        description: "dns",
+        subjects: async () => ["slow", "fast"],
+        subjectName: (s) => s,
+        run: async (_, s) => (await sleep(s === "slow" ? 300 : 0), ok()),
+      }),
+      subjectCheck<Ctx, string>({
+        ...base,
+        id: "credentials.tcp",
+        category: "credentials",
+        description: "tcp",
+        dependsOn: ["credentials.dns"],
+        subjects: async () => ["slow", "fast"],
+        subjectName: (s) => s,
+        run: async (_, s) => ((at[s] = performance.now() - started), ok()),
+      }),
+    ]);
+    expect(at.fast).toBeLessThan(200);
+    expect(at.slow).toBeGreaterThanOrEqual(290);
+    expect(cats[0]!.checks.map((c) => [c.id, c.result])).toEqual([
+      ["credentials.dns", "ok"],
+      ["credentials.tcp", "ok"],
+    ]);
+  });
+
   it("is successful with warnings, not with an error", () => {
     const check = (result: "ok" | "warning" | "error") => ({
       id: "x.y",

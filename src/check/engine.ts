@@ -23,11 +23,6 @@ import {
 
 const SUBJECT_CONCURRENCY = 32;
 
-interface Recorded {
-  result: CheckStatus;
-  subjects?: Map<string, CheckStatus>;
-}
-
 /** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results = new Array<R>(items.length);
@@ -61,19 +56,55 @@ function unique(values: Array<string | null | undefined>): string[] {
   return [...new Set(values.filter((v): v is string => Boolean(v)))];
 }
 
-/** The checks of one cluster, run one category after another. */
+/** At most `limit` functions running at once; the others wait in order. */
+class Limiter {
+  private running = 0;
+  private readonly waiting: Array<() => void> = [];
+  private readonly limit: number;
+
+  constructor(limit: number) {
+    this.limit = limit;
+  }
+
+  async run<T>(fn: () => Promise<T>): Promise<T> {
+    if (this.running >= this.limit) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.running++;
+    try {
+      return await fn();
+    } finally {
+      this.running--;
+      this.waiting.shift()?.();
+    }
+  }
+}
+
+/** A check under way: its verdict, and (for subject checks) each subject's, as soon as they are known. */
+interface Started {
+  scope: "cluster" | "subjects";
+  /** The per-subject verdicts; undefined when the check has no subjects (cluster scope, or it could not list them). */
+  subjects: Promise<Map<string, Promise<CheckStatus>> | undefined>;
+  done: Promise<CheckStatus>;
+}
+
+const failed = (status: CheckStatus) => status === "error" || status === "skipped";
+
+/**
+ * The checks of one cluster. Categories run one after another; within a category every check starts at once and
+ * waits only for its own prerequisites, per subject: a link moves on to its TCP check as soon as its own DNS check
+ * passed, so one slow or unreachable target does not hold the other links back. Reported in declaration order.
+ */
 export class ClusterRun<C> {
   private readonly ctx: C;
-  private readonly recorded = new Map<string, Recorded>();
+  private readonly started = new Map<string, Started>();
   private readonly results = new Map<Category, CheckResult[]>();
+  private readonly limiter = new Limiter(SUBJECT_CONCURRENCY);
 
   constructor(ctx: C) {
     this.ctx = ctx;
   }
 
   async runCategory(category: Category, checks: readonly CheckDefinition<C>[]): Promise<void> {
-    const results: CheckResult[] = [];
-    for (const def of checks.filter((c) => c.category === category)) results.push(await this.runCheck(def));
+    const results = await Promise.all(checks.filter((c) => c.category === category).map((def) => this.start(def)));
     if (results.length) this.results.set(category, results);
   }
 
@@ -81,44 +112,47 @@ export class ClusterRun<C> {
     return CATEGORIES.filter((c) => this.results.has(c)).map((name) => ({ name, checks: this.results.get(name)! }));
   }
 
-  /** Prerequisites that failed for the whole cluster, or undefined when the check may run. */
-  private blockedBy(def: CheckDefinition<C>): string | undefined {
-    for (const dep of def.dependsOn ?? []) {
-      const rec = this.recorded.get(dep);
-      if (!rec) continue; // not part of this run (e.g. the probe subset): nothing to wait for
-      // A subject check waits per subject, unless its prerequisite failed before it had any subject to judge.
-      const wholesale = def.scope === "cluster" || !rec.subjects || rec.subjects.size === 0;
-      if (wholesale && (rec.result === "error" || rec.result === "skipped")) return dep;
-    }
-    return undefined;
+  private start(def: CheckDefinition<C>): Promise<CheckResult> {
+    let publish!: (subjects: Map<string, Promise<CheckStatus>> | undefined) => void;
+    const subjects = new Promise<Map<string, Promise<CheckStatus>> | undefined>((resolve) => (publish = resolve));
+    const result = this.execute(def, publish).then((r) => {
+      publish(undefined); // no-op when the subjects were published
+      return r;
+    });
+    this.started.set(def.id, { scope: def.scope, subjects, done: result.then((r) => r.result) });
+    return result;
   }
 
-  private subjectBlockedBy(def: CheckDefinition<C>, subject: string): string | undefined {
-    for (const dep of def.dependsOn ?? []) {
-      const status = this.recorded.get(dep)?.subjects?.get(subject);
-      if (status === "error" || status === "skipped") return dep;
-    }
-    return undefined;
-  }
-
-  private async runCheck(def: CheckDefinition<C>): Promise<CheckResult> {
+  private async execute(
+    def: CheckDefinition<C>,
+    publish: (subjects: Map<string, Promise<CheckStatus>> | undefined) => void,
+  ): Promise<CheckResult> {
     const base = { id: def.id, description: def.description, severity: def.severity };
-    const blocker = this.blockedBy(def);
-    if (blocker) {
-      this.recorded.set(def.id, { result: "skipped", subjects: def.scope === "subjects" ? new Map() : undefined });
-      const how = this.recorded.get(blocker)?.result === "skipped" ? "was skipped" : "did not pass";
-      return { ...base, result: "skipped", error: `skipped: ${blocker} ${how}`, hint: null, message: null };
+    // Prerequisites judged as a whole: cluster checks, and subject checks that never got to their subjects.
+    const perSubject: Array<[string, Map<string, Promise<CheckStatus>>]> = [];
+    for (const dep of def.dependsOn ?? []) {
+      const started = this.started.get(dep);
+      if (!started) continue; // not part of this run (e.g. the probe subset): nothing to wait for
+      const map = def.scope === "subjects" && started.scope === "subjects" ? await started.subjects : undefined;
+      if (map) {
+        perSubject.push([dep, map]);
+        continue;
+      }
+      const status = await started.done;
+      if (failed(status)) {
+        const how = status === "skipped" ? "was skipped" : "did not pass";
+        return { ...base, result: "skipped", error: `skipped: ${dep} ${how}`, hint: null, message: null };
+      }
     }
     if (def.scope === "cluster") {
-      const outcome = await settle(() => def.run(this.ctx));
+      const outcome = await this.limiter.run(() => settle(() => def.run(this.ctx)));
       const result = statusOf(outcome, def);
-      this.recorded.set(def.id, { result });
-      const failed = result === "error" || result === "warning";
+      const bad = result === "error" || result === "warning";
       return {
         ...base,
         result,
-        error: failed || result === "skipped" ? (outcome.message ?? null) : null,
-        hint: failed ? (outcome.hint ?? null) : null,
+        error: bad || result === "skipped" ? (outcome.message ?? null) : null,
+        hint: bad ? (outcome.hint ?? null) : null,
         message: result === "ok" ? (outcome.message ?? null) : null,
       };
     }
@@ -126,54 +160,82 @@ export class ClusterRun<C> {
     try {
       subjects = await def.subjects(this.ctx);
     } catch (err) {
-      this.recorded.set(def.id, { result: def.severity, subjects: new Map() });
       return { ...base, result: def.severity, error: describeError(err), hint: null, message: null };
     }
-    const details = await mapLimit(
-      subjects as never[],
-      SUBJECT_CONCURRENCY,
-      async (subject): Promise<SubjectResult> => {
-        const name = def.subjectName(subject);
-        const dep = this.subjectBlockedBy(def, name);
-        const outcome = dep
-          ? { status: "skipped" as const, message: `${dep} did not pass` }
-          : await settle(() => def.run(this.ctx, subject));
-        const result = statusOf(outcome, def);
-        return {
-          subject: name,
-          result,
-          message: outcome.message ?? null,
-          hint: result === "error" || result === "warning" ? (outcome.hint ?? null) : null,
-        };
-      },
-    );
-    const result = details.length
-      ? details.reduce<CheckStatus>((worst, d) => (RANK[d.result] > RANK[worst] ? d.result : worst), "skipped")
-      : "ok";
-    this.recorded.set(def.id, { result, subjects: new Map(details.map((d) => [d.subject, d.result])) });
-    const failing = details.filter((d) => d.result === "error" || d.result === "warning");
-    const skipped = details.filter((d) => d.result === "skipped");
-    let message: string | null = null;
-    if (result === "ok") {
-      const passed = details.length - skipped.length;
-      message = details.length === 0 ? (def.none ?? "nothing to check") : `${passed} ok`;
-      if (skipped.length) message += `, ${skipped.length} skipped`;
-      if (details.length === 1 && details[0]!.message && !skipped.length) message = details[0]!.message;
+    const pending = subjects.map((subject) => {
+      const name = def.subjectName(subject as never);
+      return { name, result: this.runSubject(def, subject, name, perSubject) };
+    });
+    const verdicts = new Map<string, Promise<CheckStatus>>();
+    for (const p of pending)
+      if (!verdicts.has(p.name))
+        verdicts.set(
+          p.name,
+          p.result.then((d) => d.result),
+        );
+    publish(verdicts);
+    return summarize(base, def, await Promise.all(pending.map((p) => p.result)));
+  }
+
+  private async runSubject(
+    def: CheckDefinition<C>,
+    subject: unknown,
+    name: string,
+    prerequisites: Array<[string, Map<string, Promise<CheckStatus>>]>,
+  ): Promise<SubjectResult> {
+    for (const [dep, map] of prerequisites) {
+      const status = await map.get(name);
+      if (status && failed(status)) {
+        const how = status === "skipped" ? "was skipped" : "did not pass";
+        return { subject: name, result: "skipped", message: `${dep} ${how}`, hint: null };
+      }
     }
+    const outcome = await this.limiter.run(() =>
+      settle(() => (def as SubjectCheckOf<C>).run(this.ctx, subject as never)),
+    );
+    const result = statusOf(outcome, def);
     return {
-      ...base,
+      subject: name,
       result,
-      error:
-        result === "skipped"
-          ? `skipped for every subject (${unique(skipped.map((d) => d.message)).join("; ")})`
-          : failing.length
-            ? failing.map((d) => `${d.subject}: ${d.message ?? d.result}`).join("\n")
-            : null,
-      hint: failing.length ? unique(failing.map((d) => d.hint)).join("\n") || null : null,
-      message,
-      details,
+      message: outcome.message ?? null,
+      hint: result === "error" || result === "warning" ? (outcome.hint ?? null) : null,
     };
   }
+}
+
+type SubjectCheckOf<C> = Extract<CheckDefinition<C>, { scope: "subjects" }>;
+
+/** A subject check's line: the worst subject's result, failures listed, a count when all is well. */
+function summarize(
+  base: Pick<CheckResult, "id" | "description" | "severity">,
+  def: CheckDefinition<unknown>,
+  details: SubjectResult[],
+): CheckResult {
+  const result = details.length
+    ? details.reduce<CheckStatus>((worst, d) => (RANK[d.result] > RANK[worst] ? d.result : worst), "skipped")
+    : "ok";
+  const failing = details.filter((d) => d.result === "error" || d.result === "warning");
+  const skipped = details.filter((d) => d.result === "skipped");
+  let message: string | null = null;
+  if (result === "ok") {
+    const passed = details.length - skipped.length;
+    message = details.length === 0 ? ((def as { none?: string }).none ?? "nothing to check") : `${passed} ok`;
+    if (skipped.length) message += `, ${skipped.length} skipped`;
+    if (details.length === 1 && details[0]!.message && !skipped.length) message = details[0]!.message;
+  }
+  return {
+    ...base,
+    result,
+    error:
+      result === "skipped"
+        ? `skipped for every subject (${unique(skipped.map((d) => d.message)).join("; ")})`
+        : failing.length
+          ? failing.map((d) => `${d.subject}: ${d.message ?? d.result}`).join("\n")
+          : null,
+    hint: failing.length ? unique(failing.map((d) => d.hint)).join("\n") || null : null,
+    message,
+    details,
+  };
 }
 
 /** A report's overall verdict: no check ended in error. */

@@ -6,9 +6,10 @@ import type { KubeconfigEntry } from "./kubeconfig.ts";
 
 /**
  * What the checks need from a Kubernetes client: src/kube/client.ts's KubeClient has exactly these methods, and is
- * what a full `zonesync check` and the manager's /readyz use. LightClient below implements the same few for
- * `zonesync check --probe`, which must start in well under 400 ms: importing @kubernetes/client-node (which
- * KubeClient is built on) takes 0.5–1.2 s on its own here.
+ * what a full `zonesync check` uses for the checked clusters and the manager's /readyz passes in. LightClient below
+ * implements the same few for `zonesync check --probe`, which must start in well under 400 ms (importing
+ * @kubernetes/client-node, which KubeClient is built on, takes 0.5–1.2 s on its own here), and for link targets,
+ * where its kept-alive connection matters (client-node opens a new TLS connection for every request).
  */
 export interface CheckClient {
   readonly server: string;
@@ -27,6 +28,37 @@ export interface CheckClient {
  * classification of KubeClient (KubeApiError, status 0 for transport failures). Not for exec/auth-provider
  * kubeconfigs (the probe falls back to KubeClient for those).
  */
+/**
+ * Connections are pooled by TLS identity (server, CA, client certificate), not per client: tokens are request
+ * headers, so every link whose credentials reach the same API server shares a few kept-alive connections instead of
+ * opening its own.
+ */
+const agents = new Map<string, Agent>();
+const MAX_SOCKETS_PER_SERVER = 8;
+
+function agentFor(entry: KubeconfigEntry): Agent {
+  const key = JSON.stringify([
+    entry.server,
+    entry.caPem,
+    entry.clientCertPem,
+    entry.clientKeyPem,
+    entry.insecureSkipTlsVerify,
+  ]);
+  let agent = agents.get(key);
+  if (!agent) {
+    agent = new Agent({
+      keepAlive: true,
+      maxSockets: MAX_SOCKETS_PER_SERVER,
+      ca: entry.caPem,
+      cert: entry.clientCertPem,
+      key: entry.clientKeyPem,
+      rejectUnauthorized: !entry.insecureSkipTlsVerify,
+    });
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
 export class LightClient implements CheckClient {
   readonly server: string;
   private readonly agent: Agent;
@@ -36,18 +68,13 @@ export class LightClient implements CheckClient {
     if (entry.usesPlugin) throw new Error("LightClient cannot run exec or auth-provider credentials");
     this.server = entry.server.replace(/\/+$/, "");
     this.token = entry.token;
-    this.agent = new Agent({
-      keepAlive: true,
-      ca: entry.caPem,
-      cert: entry.clientCertPem,
-      key: entry.clientKeyPem,
-      rejectUnauthorized: !entry.insecureSkipTlsVerify,
-    });
+    this.agent = agentFor(entry);
   }
 
-  /** Closes idle keep-alive sockets so the process can exit at once. */
-  close(): void {
-    this.agent.destroy();
+  /** Closes every pooled connection (idle ones never keep the process alive; this is for long-lived callers). */
+  static closeAll(): void {
+    for (const agent of agents.values()) agent.destroy();
+    agents.clear();
   }
 
   request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {

@@ -2,7 +2,8 @@ import { DEFAULT_NAMESPACE, DEFAULT_RELEASE } from "../api/names.ts";
 import { ALL_CHECKS } from "./checks/index.ts";
 import { ClusterContext, type TargetClientFactory } from "./context.ts";
 import { buildReport, ClusterRun, hasRetryableError } from "./engine.ts";
-import { LightClient, type CheckClient } from "./light-client.ts";
+import { targetClientFor } from "./clients.ts";
+import type { CheckClient } from "./light-client.ts";
 import { CATEGORIES, type CheckDefinition, type CheckInfo, type CheckReport, type ClusterResult } from "./types.ts";
 
 export interface ClusterTarget {
@@ -20,7 +21,7 @@ export interface RunChecksOptions {
   nginxConfigMap?: string;
   nginxWorkload?: string;
   expectMesh?: boolean;
-  /** Clients for target clusters; default LightClient (the CLI passes KubeClient for a full check). */
+  /** Clients for target clusters; default targetClientFor (LightClient, or KubeClient for plugin credentials). */
   targetClient?: TargetClientFactory;
   /** Timeout of each network step and target request (default 5 s). */
   timeoutMs?: number;
@@ -33,9 +34,6 @@ export interface RunChecksOptions {
   /** Called after each attempt that will be retried (for progress output). */
   onRetry?: (report: CheckReport, attempt: number) => void;
 }
-
-/** The default target client: the same small client the probe uses, from the link's kubeconfig. */
-export const lightTargetClient: TargetClientFactory = ({ entry }) => new LightClient(entry);
 
 /**
  * Runs the checks on every cluster, in parallel, and returns the report (the `-o json` shape). The in-process API
@@ -66,7 +64,7 @@ async function runOnce(
         release: options.release ?? DEFAULT_RELEASE,
         nginxConfigMap: options.nginxConfigMap,
         nginxWorkload: options.nginxWorkload,
-        targetClient: options.targetClient ?? lightTargetClient,
+        targetClient: options.targetClient ?? targetClientFor,
         timeoutMs: options.timeoutMs ?? 5000,
         now: options.now ?? Date.now,
         expectMesh: options.expectMesh ?? false,
@@ -77,6 +75,13 @@ async function runOnce(
     for (const other of contexts)
       if (!ctx.kubeconfigServers.has(other.context)) ctx.kubeconfigServers.set(other.context, other.client.server);
     ctx.peers = contexts.filter((o) => o !== ctx).map((o) => ({ context: o.context, server: o.client.server, ctx: o }));
+  }
+  const ids = new Set(checks.map((c) => c.id));
+  for (const ctx of contexts) {
+    ctx.prefetch({
+      release: ids.has("controllers.release") || ids.has("zone-sync.config"),
+      mirrors: ids.has("mirrors.orphaned") || ids.has("mirrors.endpoints"),
+    });
   }
   const runs = contexts.map((ctx) => new ClusterRun(ctx));
   const local = CATEGORIES.filter((c) => c !== "multicluster");

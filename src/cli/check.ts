@@ -95,11 +95,7 @@ async function fullCheck(
       throw new UsageError((err as Error).message);
     }
   }
-  const [{ clientFor }, { runChecks }, { kubeTargetClient }] = await Promise.all([
-    import("./common.ts"),
-    import("../check/run.ts"),
-    import("../check/clients.ts"),
-  ]);
+  const [{ clientFor }, { runChecks }] = await Promise.all([import("./common.ts"), import("../check/run.ts")]);
   const kubeconfigServers = new Map<string, string>();
   for (const name of kubeconfig.contextNames) {
     try {
@@ -117,7 +113,6 @@ async function fullCheck(
     nginxConfigMap: flags.nginxConfigMap,
     nginxWorkload: flags.nginxWorkload,
     expectMesh: flags.expectMesh,
-    targetClient: kubeTargetClient,
     timeoutMs,
     waitMs,
     onRetry: (report) => {

@@ -431,7 +431,6 @@ describe("a stopped target API server", () => {
     const report = await runChecks({
       clusters: [{ context: "hub", client: hub }],
       namespace: ns,
-      targetClient: kubeTargetClient,
       select: (c) => c.category === "credentials",
     });
     const subjectOf = (id: string) => find(report, id).details!.find((d) => d.subject === `${ns}/solo`)!;

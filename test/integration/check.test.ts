@@ -7,7 +7,6 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerName } from "../../src/api/names.ts";
-import { kubeTargetClient } from "../../src/check/clients.ts";
 import { runChecks } from "../../src/check/run.ts";
 import { CheckReportSchema } from "../../src/check/schema.ts";
 import type { CheckReport, CheckResult } from "../../src/check/types.ts";
@@ -172,7 +171,6 @@ describe("zonesync check on real clusters: failures", () => {
       clusters: [{ context: "hub", client: hub }],
       kubeconfigServers: servers(),
       namespace: ns,
-      targetClient: kubeTargetClient,
       nginxConfigMap: `${ns}/nginx-config`,
       nginxWorkload: `Deployment/${ns}/nginx`,
     });
@@ -348,7 +346,6 @@ describe("zonesync check across clusters", () => {
         kubeconfigServers: servers(),
         namespace: ns,
         expectMesh: true,
-        targetClient: kubeTargetClient,
         select: (c) => c.category === "links" || c.id === "credentials.secret" || c.category === "multicluster",
       });
 

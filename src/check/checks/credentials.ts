@@ -4,7 +4,7 @@ import { DEFAULT_NAMESPACE, targetServiceAccountName } from "../../api/names.ts"
 import { ANNOTATION_TARGET_SERVICE_ACCOUNT, ANNOTATION_TOKEN_EXPIRES } from "../../link/credentials.ts";
 import { TARGET_ACCESS_RULES } from "../../link/access.ts";
 import type { ClusterContext, LinkRef } from "../context.ts";
-import { jwtClaims, jwtExpiry } from "../kubeconfig.ts";
+import { jwtClaims, jwtExpiry, type KubeconfigEntry } from "../kubeconfig.ts";
 import { resolveHost, serverAddress, tcpConnect, tlsHandshake } from "../network.ts";
 import { fail, ok, subjectCheck, type CheckDefinition } from "../types.ts";
 import { humanDuration, kubectl, listSome } from "./common.ts";
@@ -37,6 +37,14 @@ async function targetIdentity(ctx: ClusterContext, link: LinkRef) {
   const [namespace, name] = ref?.split("/") ?? [];
   if (!namespace || !name?.startsWith(SA_PREFIX)) return undefined;
   return { namespace, name, source: name.slice(SA_PREFIX.length) };
+}
+
+/**
+ * What a network step depends on: the address and the TLS material. Links that share it (several links to one API
+ * server) share the step's result within a run; the access reviews stay per link (they depend on the token).
+ */
+function tlsIdentity(entry: KubeconfigEntry): string {
+  return JSON.stringify([entry.server, entry.caPem ?? "", entry.clientCertPem ?? "", entry.insecureSkipTlsVerify]);
 }
 
 function errorText(err: unknown): string {
@@ -118,7 +126,7 @@ export const credentialChecks: CheckDefinition<ClusterContext>[] = [
     async run(ctx, link) {
       const { host } = serverAddress((await entryOf(ctx, link)).server);
       try {
-        const addresses = await resolveHost(host, ctx.options.timeoutMs);
+        const addresses = await ctx.once(`dns:${host}`, () => resolveHost(host, ctx.options.timeoutMs));
         return ok(addresses[0] === host ? `${host} (an address)` : `${host} → ${listSome(addresses, 3)}`);
       } catch (err) {
         return fail(`cannot resolve ${host}: ${errorText(err)}`, addressHint(ctx, link));
@@ -140,7 +148,9 @@ export const credentialChecks: CheckDefinition<ClusterContext>[] = [
     async run(ctx, link) {
       const address = serverAddress((await entryOf(ctx, link)).server);
       try {
-        const ms = await tcpConnect(address, ctx.options.timeoutMs);
+        const ms = await ctx.once(`tcp:${address.host}:${address.port}`, () =>
+          tcpConnect(address, ctx.options.timeoutMs),
+        );
         return ok(`${address.host}:${address.port} in ${ms.toFixed(1)} ms`);
       } catch (err) {
         return fail(`cannot connect to ${address.host}:${address.port}: ${errorText(err)}`, addressHint(ctx, link));
@@ -163,7 +173,9 @@ export const credentialChecks: CheckDefinition<ClusterContext>[] = [
       const entry = await entryOf(ctx, link);
       const address = serverAddress(entry.server);
       try {
-        const tls = await tlsHandshake(address, entry, ctx.options.timeoutMs);
+        const tls = await ctx.once(`tls:${tlsIdentity(entry)}`, () =>
+          tlsHandshake(address, entry, ctx.options.timeoutMs),
+        );
         const insecure = entry.insecureSkipTlsVerify ? " (NOT verified: insecure-skip-tls-verify)" : "";
         return ok(
           `${tls.protocol}, certificate ${tls.subject || "(no CN)"} by ${tls.issuer || "?"}, valid to ${tls.validTo}${insecure}`,
@@ -189,11 +201,13 @@ export const credentialChecks: CheckDefinition<ClusterContext>[] = [
     subjects: links,
     subjectName: key,
     async run(ctx, link) {
-      const client = await ctx.targetClient(link);
+      const [entry, client] = await Promise.all([entryOf(ctx, link), ctx.targetClient(link)]);
       try {
-        const version = await client.request<{ gitVersion?: string }>("GET", "/version", {
-          timeoutMs: ctx.options.timeoutMs,
-        });
+        const version = await ctx.once(`version:${tlsIdentity(entry)}`, () =>
+          client.request<{ gitVersion?: string }>("GET", "/version", {
+            timeoutMs: ctx.options.timeoutMs,
+          }),
+        );
         return ok(`Kubernetes ${version.gitVersion ?? "(unknown version)"}`);
       } catch (err) {
         if (isKubeError(err) && (err.status === 401 || err.status === 403))
