@@ -63,6 +63,10 @@ export interface MigrationPlan {
   entryDeployed: boolean;
   /** The chart's Deployment exists already. */
   chartDeployment: boolean;
+  /** How step 3 happens: the manager upgrades the release, or nobody does (no release, or manager.apply=none). */
+  upgrader: "manager" | "none";
+  /** The release exists. */
+  release: boolean;
   /** Standalone objects Helm will adopt (same kind and name as the chart's). */
   adopt: ObjectRef[];
   /** Standalone Deployments to delete while keeping their pods running. */
@@ -142,6 +146,8 @@ function planOne(
     relabel: false,
     entryDeployed: false,
     chartDeployment: chartDeployments.some((d) => d.metadata.labels?.[LABEL_LINK] === link),
+    upgrader: managerApplies(release) ? "manager" : "none",
+    release: Boolean(release),
     adopt: [],
     orphan: [],
     remove: [],
@@ -389,7 +395,9 @@ export function renderPlan(
         : `    2. add the entry: the link is already in chart mode${plan.entryDeployed ? " and the release has its entry" : ""}`,
       options.helm
         ? `    3. helm upgrade ${options.release} <chart> -n ${plan.namespace} with the entry added (--helm)`
-        : `    3. helm upgrade: the manager upgrades release ${options.release} by itself (with manager.apply=none, commit the entry to your values)`,
+        : plan.upgrader === "manager"
+          ? `    3. helm upgrade: the manager upgrades release ${options.release} by itself`
+          : `    3. helm upgrade: ${plan.release ? `release ${options.release} has no manager applying values (manager.apply=none or disabled)` : `there is no release ${options.release} in ${plan.namespace}`}; commit the entry to your values and upgrade, or run with --apply --helm <chart>`,
       `    4. wait for Deployment ${plan.namespace}/${name} (chart) to become available${plan.chartDeployment ? " (it exists already)" : ""}`,
       "    5. delete the standalone resources:",
       ...plan.orphan.map(

@@ -100,6 +100,8 @@ beforeAll(async () => {
     kubeconfigYaml(
       [
         { name: "solo", server: s.server, caPem: s.caPem, token: s.adminToken },
+        // Nothing listens there (port 9, discard): a cluster that cannot be reached.
+        { name: "dead", server: "https://127.0.0.1:9", caPem: s.caPem, token: "nobody" },
         ...shared.map((c) => ({ name: c.name, server: c.server, caPem: c.caPem, token: c.adminToken })),
       ],
       "solo",
@@ -230,7 +232,9 @@ describe("zonesync check on a healthy setup", () => {
 
     const table = await cli(["check", "--kubeconfig", kubeconfig, "--context", "solo", "-n", ns]);
     expect(table.code).toBe(0);
-    expect(table.stdout).toContain("links\n-----\n√ the ZoneSyncLink CRD is installed and established (established)\n");
+    expect(table.stdout).toContain(
+      "links\n-----\n√ the cluster's API server answers with these credentials (Kubernetes v1.20.2)\n√ the ZoneSyncLink CRD is installed and established (established)\n",
+    );
     expect(table.stdout).toContain("○ the NGINX ConfigMap's zone-sync keys are valid (no NGINX ConfigMap configured");
     expect(table.stdout).toMatch(/Status check results are √ \(\d+ passed, 0 warnings, 0 errors, 4 skipped\)\n$/);
     expect(table.stdout).not.toContain("\u001b[");
@@ -257,6 +261,18 @@ describe("zonesync check exit codes", () => {
       expect(r.code, usage[i]![0].join(" ")).toBe(2);
       expect(r.stderr).toContain(usage[i]![1]);
     });
+
+    // An unreachable cluster: one error, at the root, and everything that needs the cluster skipped.
+    const dead = await cli(["check", "--kubeconfig", kubeconfig, "--context", "dead", "-o", "json"]);
+    expect(dead.code).toBe(1);
+    const deadReport = CheckReportSchema.parse(JSON.parse(dead.stdout));
+    expect(checks(deadReport).filter((c) => c.result !== "skipped")).toEqual([
+      expect.objectContaining({
+        id: "links.api-server",
+        result: "error",
+        error: expect.stringContaining("cannot reach https://127.0.0.1:9"),
+      }),
+    ]);
 
     const ns = await namespace(solo, "zs-broken");
     await createLink(solo, ns, "east", { targetClusterName: "east", credentialsSecret: "missing" });
@@ -304,6 +320,7 @@ describe("zonesync check --probe", () => {
     expect(failing.code).toBe(1);
     const report = CheckReportSchema.parse(JSON.parse(failing.stdout));
     expect(checks(report).map((c) => c.id)).toEqual([
+      "links.api-server",
       "links.crd-installed",
       "links.crd-version",
       "controllers.present",
@@ -331,7 +348,7 @@ describe("zonesync check --probe", () => {
     await new Promise((r) => setTimeout(r, 1500));
     await createLease(solo, ns, "east", 0, 300);
     const waited = await waiting;
-    expect(waited.stdout).toBe("Status check results are √ (10 passed, 0 warnings, 0 errors, 0 skipped)\n");
+    expect(waited.stdout).toBe("Status check results are √ (11 passed, 0 warnings, 0 errors, 0 skipped)\n");
     expect(waited.code).toBe(0);
   });
 });

@@ -285,6 +285,7 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
     severity: "error",
     retryable: true,
     probe: true,
+    dependsOn: ["links.api-server"],
     none: "no controllers",
     subjects: (ctx) => ctx.localControllers(),
     subjectName: (c) => `${c.namespace}/${c.name}`,

@@ -23,12 +23,31 @@ export function relinkCommand(ctx: ClusterContext, link: LinkRef): string {
 
 export const linkChecks: CheckDefinition<ClusterContext>[] = [
   clusterCheck({
+    id: "links.api-server",
+    category: "links",
+    description: "the cluster's API server answers with these credentials",
+    severity: "error",
+    retryable: true,
+    probe: true,
+    async run(ctx) {
+      try {
+        const version = await ctx.once("version", () =>
+          ctx.client.request<{ gitVersion?: string }>("GET", "/version", { timeoutMs: ctx.options.timeoutMs }),
+        );
+        return ok(`Kubernetes ${version.gitVersion ?? "(unknown version)"}`);
+      } catch (err) {
+        return apiFailure(err, ctx, `GET ${ctx.client.server}/version`);
+      }
+    },
+  }),
+  clusterCheck({
     id: "links.crd-installed",
     category: "links",
     description: "the ZoneSyncLink CRD is installed and established",
     severity: "error",
     retryable: true,
     probe: true,
+    dependsOn: ["links.api-server"],
     async run(ctx) {
       let crd: CrdObject | undefined;
       try {

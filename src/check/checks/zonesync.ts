@@ -100,6 +100,7 @@ export const zoneSyncChecks: CheckDefinition<ClusterContext>[] = [
     description: "the NGINX ConfigMap's zone-sync keys are valid",
     severity: "error",
     retryable: false,
+    dependsOn: ["links.api-server"],
     async run(ctx) {
       const found = await config(ctx);
       if (!found)
