@@ -23,7 +23,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs, promisify } from "node:util";
 import { stringify } from "yaml";
 import { controllerName, leaseName } from "../../src/api/names.ts";
-import { mapLimit } from "../../src/check/engine.ts";
+import { Limiter } from "../../src/check/engine.ts";
 import { runChecks } from "../../src/check/run.ts";
 import type { CheckReport } from "../../src/check/types.ts";
 import { applyAll } from "../../src/cli/common.ts";
@@ -129,66 +129,71 @@ async function setUp(env: Env, ns: string, dir: string): Promise<() => Promise<v
         name: `${ns.slice(-6)}-${i}`,
         target: targets[i % targets.length]!,
       }));
-      await mapLimit(links, 16, async ({ name, target }) => {
-        const cluster = `${target.name}-${name}`;
-        const kubeconfig = remoteKubeconfig({
-          clusterName: target.name,
-          server: target.server,
-          caPem: target.caPem,
-          token: tokens.get(`${source.name}→${target.name}`)!,
-        });
-        await client.create(Resources.secrets, {
-          metadata: { name: `creds-${name}`, namespace: ns },
-          type: "zonesync.io/remote-kubeconfig",
-          data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
-        } as KubeObject);
-        await client.create(Resources.zoneSyncLinks, {
-          metadata: { name, namespace: ns },
-          spec: {
-            targetClusterName: cluster,
-            credentialsSecret: `creds-${name}`,
-            selector: { matchLabels: { "zonesync.io/exported": "true" } },
-            namespaces: [ns],
-          },
-        } as KubeObject);
-        await client.patch(
-          Resources.zoneSyncLinks,
-          ns,
-          name,
-          { status: { lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") } },
-          { subresource: "status" },
-        );
-        const now = microTime(new Date());
-        await client.create(Resources.leases, {
-          metadata: { name: leaseName(name), namespace: ns },
-          spec: {
-            holderIdentity: `${controllerName(name)}-0`,
-            leaseDurationSeconds: 3600,
-            renewTime: now,
-            acquireTime: now,
-          },
-        } as KubeObject);
-        for (const svc of ["web", "api"]) {
-          const mirror = `${svc}-${cluster}`.slice(0, 63).replace(/-+$/, "");
-          const labels = { "zonesync.io/link": name, "zonesync.io/mirrored-from": cluster };
-          const annotations = { "zonesync.io/remote-ref": `${cluster}/${ns}/${svc}` };
-          await client.create(Resources.services, {
-            metadata: { name: mirror, namespace: ns, labels, annotations },
-            spec: { ports: [{ port: 80 }] },
-          } as KubeObject);
-          await client.create(sliceType, {
-            metadata: {
-              name: `${mirror}-x`,
-              namespace: ns,
-              labels: { ...labels, "kubernetes.io/service-name": mirror },
-              annotations,
-            },
-            addressType: "IPv4",
-            endpoints: [{ addresses: ["10.99.0.1"], conditions: { ready: true } }],
-            ports: [{ port: 80, protocol: "TCP" }],
-          } as KubeObject);
-        }
-      });
+      const limiter = new Limiter(16);
+      await Promise.all(
+        links.map(({ name, target }) =>
+          limiter.run(async () => {
+            const cluster = `${target.name}-${name}`;
+            const kubeconfig = remoteKubeconfig({
+              clusterName: target.name,
+              server: target.server,
+              caPem: target.caPem,
+              token: tokens.get(`${source.name}→${target.name}`)!,
+            });
+            await client.create(Resources.secrets, {
+              metadata: { name: `creds-${name}`, namespace: ns },
+              type: "zonesync.io/remote-kubeconfig",
+              data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
+            } as KubeObject);
+            await client.create(Resources.zoneSyncLinks, {
+              metadata: { name, namespace: ns },
+              spec: {
+                targetClusterName: cluster,
+                credentialsSecret: `creds-${name}`,
+                selector: { matchLabels: { "zonesync.io/exported": "true" } },
+                namespaces: [ns],
+              },
+            } as KubeObject);
+            await client.patch(
+              Resources.zoneSyncLinks,
+              ns,
+              name,
+              { status: { lastSyncTime: new Date().toISOString().replace(/\.\d+Z$/, "Z") } },
+              { subresource: "status" },
+            );
+            const now = microTime(new Date());
+            await client.create(Resources.leases, {
+              metadata: { name: leaseName(name), namespace: ns },
+              spec: {
+                holderIdentity: `${controllerName(name)}-0`,
+                leaseDurationSeconds: 3600,
+                renewTime: now,
+                acquireTime: now,
+              },
+            } as KubeObject);
+            for (const svc of ["web", "api"]) {
+              const mirror = `${svc}-${cluster}`.slice(0, 63).replace(/-+$/, "");
+              const labels = { "zonesync.io/link": name, "zonesync.io/mirrored-from": cluster };
+              const annotations = { "zonesync.io/remote-ref": `${cluster}/${ns}/${svc}` };
+              await client.create(Resources.services, {
+                metadata: { name: mirror, namespace: ns, labels, annotations },
+                spec: { ports: [{ port: 80 }] },
+              } as KubeObject);
+              await client.create(sliceType, {
+                metadata: {
+                  name: `${mirror}-x`,
+                  namespace: ns,
+                  labels: { ...labels, "kubernetes.io/service-name": mirror },
+                  annotations,
+                },
+                addressType: "IPv4",
+                endpoints: [{ addresses: ["10.99.0.1"], conditions: { ready: true } }],
+                ports: [{ port: 80, protocol: "TCP" }],
+              } as KubeObject);
+            }
+          }),
+        ),
+      );
       // The real chart renders the 50 controllers (fake image: the pod simulator only reports the pods ready).
       const values = join(dir, `${source.name}.yaml`);
       await writeFile(

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ClusterRun, mapLimit, reportSuccess } from "./engine.ts";
+import { ClusterRun, Limiter, reportSuccess } from "./engine.ts";
 import { clusterCheck, fail, ok, skip, subjectCheck, type CheckDefinition } from "./types.ts";
 
 interface Ctx {
@@ -242,15 +242,20 @@ describe("check engine", () => {
     expect(reportSuccess([cluster("ok"), cluster("error")])).toBe(false);
   });
 
-  it("maps with bounded concurrency, keeping the order", async () => {
+  it("limits concurrency, keeping the order of results", async () => {
     let inFlight = 0;
     let most = 0;
-    const out = await mapLimit([5, 1, 3, 2, 4], 2, async (n) => {
-      most = Math.max(most, ++inFlight);
-      await new Promise((r) => setTimeout(r, n));
-      inFlight--;
-      return n * 10;
-    });
+    const limiter = new Limiter(2);
+    const out = await Promise.all(
+      [5, 1, 3, 2, 4].map((n) =>
+        limiter.run(async () => {
+          most = Math.max(most, ++inFlight);
+          await new Promise((r) => setTimeout(r, n));
+          inFlight--;
+          return n * 10;
+        }),
+      ),
+    );
     expect(out).toEqual([50, 10, 30, 20, 40]);
     expect(most).toBe(2);
   });

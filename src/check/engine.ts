@@ -14,28 +14,14 @@ import {
 } from "./types.ts";
 
 /**
- * Runs checks. Per cluster: categories in order, checks in their order within a category, every subject of a
- * check concurrently (bounded). A check whose prerequisite failed is skipped — for the same subject when both
- * look at subjects (a link whose Secret is missing skips that link's DNS check, not the others'), wholesale when
- * the prerequisite is cluster-wide — and reported as skipped, never as passed. Clusters run in parallel; the
+ * Runs checks. Per cluster, categories in order; within a category every check starts at once and waits only for
+ * its prerequisites. A check whose prerequisite failed is skipped — for the same subject when both look at
+ * subjects (a link whose Secret is missing skips that link's DNS check, not the others'), wholesale when the
+ * prerequisite is cluster-wide — and reported as skipped, never as passed. Clusters run in parallel (run.ts); the
  * `multicluster` category runs last, once every cluster's own checks are done, because it compares them.
  */
 
 const SUBJECT_CONCURRENCY = 32;
-
-/** Runs `fn` over `items` with at most `limit` in flight, results in input order. */
-export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 const RANK: Record<CheckStatus, number> = { skipped: 0, ok: 1, warning: 2, error: 3 };
 
@@ -57,7 +43,7 @@ function unique(values: Array<string | null | undefined>): string[] {
 }
 
 /** At most `limit` functions running at once; the others wait in order. */
-class Limiter {
+export class Limiter {
   private running = 0;
   private readonly waiting: Array<() => void> = [];
   private readonly limit: number;
