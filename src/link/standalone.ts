@@ -116,7 +116,14 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
           metadata: { labels },
           spec: {
             serviceAccountName: name,
-            securityContext: { runAsNonRoot: true, runAsUser: 65532, seccompProfile: { type: "RuntimeDefault" } },
+            automountServiceAccountToken: true,
+            securityContext: {
+              runAsNonRoot: true,
+              runAsUser: 65532,
+              runAsGroup: 65532,
+              fsGroup: 65532,
+              seccompProfile: { type: "RuntimeDefault" },
+            },
             containers: [
               {
                 name: "link-controller",
@@ -136,13 +143,20 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
                   { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
                 ],
-                ports: [{ name: "http", containerPort: 8080 }],
-                readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5 },
-                livenessProbe: { httpGet: { path: "/healthz", port: "http" }, periodSeconds: 10 },
-                resources: { requests: { cpu: "50m", memory: "64Mi" }, limits: { memory: "256Mi" } },
+                imagePullPolicy: "IfNotPresent",
+                ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],
+                readinessProbe: { httpGet: { path: "/readyz", port: "http" }, periodSeconds: 5, failureThreshold: 3 },
+                livenessProbe: {
+                  httpGet: { path: "/healthz", port: "http" },
+                  initialDelaySeconds: 10,
+                  periodSeconds: 10,
+                  failureThreshold: 3,
+                },
+                resources: { requests: { cpu: "10m", memory: "64Mi" }, limits: { memory: "256Mi" } },
                 securityContext: {
                   allowPrivilegeEscalation: false,
                   readOnlyRootFilesystem: true,
+                  runAsNonRoot: true,
                   capabilities: { drop: ["ALL"] },
                 },
                 volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],

@@ -1,0 +1,70 @@
+import { describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { execa } from "execa";
+import type { KubeObject } from "../../src/kube/client.ts";
+import { standaloneControllerManifests } from "../../src/link/standalone.ts";
+import { bundledChartPath } from "../../src/paths.ts";
+import { ensureHelm } from "../env/binaries.ts";
+
+/**
+ * A standalone link controller must be the chart's controller in everything but its mode label: same RBAC, same
+ * container, same pod security. The chart is the reference; this compares the two for one link.
+ */
+
+type Obj = KubeObject & Record<string, unknown>;
+
+async function chartControllerManifests(link: string, namespace: string): Promise<Obj[]> {
+  const { helm4 } = ensureHelm();
+  const out = await execa(helm4, [
+    "template",
+    "zonesync",
+    bundledChartPath(),
+    "--namespace",
+    namespace,
+    "--set",
+    "manager.enabled=false",
+    "--set",
+    `controllers[0].name=${link}`,
+  ]);
+  return parseAllDocuments(out.stdout)
+    .map((d) => d.toJS() as Obj | null)
+    .filter((o): o is Obj => Boolean(o));
+}
+
+const byKind = (objects: Obj[], kind: string) => objects.find((o) => o.kind === kind)!;
+
+/** The part of a Deployment that decides how the controller runs (labels and checksums aside). */
+function podEssentials(deployment: Obj) {
+  const spec = (deployment as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+  const [container] = spec.containers as Array<Record<string, unknown>>;
+  const { image: _image, ...rest } = container!;
+  return {
+    serviceAccountName: spec.serviceAccountName,
+    securityContext: spec.securityContext,
+    volumes: spec.volumes,
+    container: rest,
+  };
+}
+
+describe("standalone controller manifests", () => {
+  it("match the chart's controller for the same link, except for the mode", async () => {
+    const chart = await chartControllerManifests("east", "zonesync-system");
+    const standalone = standaloneControllerManifests({ link: "east", namespace: "zonesync-system" }) as Obj[];
+    expect(standalone.map((o) => o.kind).sort()).toEqual(chart.map((o) => o.kind).sort());
+    for (const kind of ["Role", "ClusterRole"]) {
+      expect(byKind(standalone, kind).rules, kind).toEqual(byKind(chart, kind).rules);
+    }
+    for (const kind of ["RoleBinding", "ClusterRoleBinding"]) {
+      expect(byKind(standalone, kind).roleRef, kind).toEqual(byKind(chart, kind).roleRef);
+      expect(byKind(standalone, kind).subjects, kind).toEqual(byKind(chart, kind).subjects);
+    }
+    expect(podEssentials(byKind(standalone, "Deployment"))).toEqual(podEssentials(byKind(chart, "Deployment")));
+    for (const obj of standalone) {
+      expect(obj.metadata.name).toBe("zonesync-link-east");
+      expect(obj.metadata.labels).toMatchObject({
+        "zonesync.io/link": "east",
+        "zonesync.io/controller-mode": "standalone",
+      });
+    }
+  });
+});
