@@ -35,7 +35,7 @@ const byKind = (objects: Obj[], kind: string) => objects.find((o) => o.kind === 
 
 /** The part of a Deployment that decides how the controller runs (labels and checksums aside). */
 function podEssentials(deployment: Obj) {
-  const spec = (deployment as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
+  const spec = (deployment as unknown as { spec: { template: { spec: Record<string, unknown> } } }).spec.template.spec;
   const [container] = spec.containers as Array<Record<string, unknown>>;
   const { image: _image, ...rest } = container!;
   return {

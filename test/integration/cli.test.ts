@@ -1,0 +1,185 @@
+import { readFileSync, writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
+import { beforeAll, describe, expect, it } from "vitest";
+import { parse, parseAllDocuments } from "yaml";
+import { parseLink } from "../../src/api/link.ts";
+import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
+import { Resources } from "../../src/kube/resources.ts";
+import { bundledCrdPath } from "../../src/paths.ts";
+import { kubeconfigYaml } from "../env/index.ts";
+import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+
+/** The link, allow, unlink and values commands, run as the built CLI against the real clusters. */
+
+const hub = adminClient("hub");
+const east = adminClient("east");
+
+function zonesync(args: string[], kubeconfig = sharedEnv().kubeconfigPath) {
+  return execa(process.execPath, ["dist/src/cli/main.js", ...args], { env: { KUBECONFIG: kubeconfig }, reject: false });
+}
+
+beforeAll(async () => {
+  await hub.apply(Resources.crds, parse(readFileSync(bundledCrdPath(), "utf8")) as KubeObject, {
+    fieldManager: "zonesync-tests",
+  });
+  await eventually(() => hub.list(Resources.zoneSyncLinks, "default"), 15_000, "the CRD to be served");
+});
+
+describe("zonesync link", () => {
+  it("prints a link and a credentials Secret whose token really reads the target, and nothing more", async () => {
+    const source = uniqueName("src");
+    const result = await zonesync([
+      "link",
+      "--context",
+      "east",
+      "--cluster-name",
+      "east",
+      "--source",
+      source,
+      "--create-access",
+    ]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const docs = parseAllDocuments(result.stdout).map((d) => d.toJS() as KubeObject & Record<string, unknown>);
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "Secret", "ZoneSyncLink"]);
+    const link = docs[2]!;
+    expect(parseLink(link).ok).toBe(true);
+    expect(link.metadata.labels?.["zonesync.io/controller-mode"]).toBe("chart");
+    const secret = docs[1] as KubeObject & { type: string; data: { kubeconfig: string } };
+    expect(secret.type).toBe("zonesync.io/remote-kubeconfig");
+    expect(secret.metadata.name).toBe("cluster-credentials-east");
+    expect(Date.parse(secret.metadata.annotations!["zonesync.io/token-expires-at"]!)).toBeGreaterThan(
+      Date.now() + 29 * 86_400_000,
+    );
+
+    const remote = KubeClient.fromString(Buffer.from(secret.data.kubeconfig, "base64").toString());
+    expect(remote.server).toBe(cluster("east").server);
+    await expect(remote.list(Resources.services, "default")).resolves.toBeDefined();
+    await expect(remote.list(Resources.secrets, "default")).rejects.toMatchObject({ status: 403 });
+    await expect(remote.list(Resources.pods, "default")).rejects.toMatchObject({ status: 403 });
+  });
+
+  it("prints old-style controller manifests in standalone mode and applies everything with --apply", async () => {
+    const namespace = uniqueName("link");
+    const name = uniqueName("east");
+    const standalone = await zonesync([
+      "link",
+      "--context",
+      "east",
+      "--cluster-name",
+      name,
+      "--source",
+      "hub",
+      "--create-access",
+      "--mode",
+      "standalone",
+      "--namespace",
+      namespace,
+      "--selector",
+      "tier=public",
+    ]);
+    expect(standalone.exitCode, standalone.stderr).toBe(0);
+    const docs = parseAllDocuments(standalone.stdout).map((d) => d.toJS() as KubeObject);
+    const deployment = docs.find((d) => d.kind === "Deployment")!;
+    expect(deployment.metadata.labels).toMatchObject({
+      "zonesync.io/controller-mode": "standalone",
+      "zonesync.io/link": name,
+    });
+    expect(docs.find((d) => d.kind === "ZoneSyncLink")).toMatchObject({
+      spec: { selector: { matchLabels: { tier: "public" } } },
+    });
+
+    const applied = await zonesync([
+      "link",
+      "--context",
+      "east",
+      "--cluster-name",
+      name,
+      "--source",
+      "hub",
+      "--create-access",
+      "--namespace",
+      namespace,
+      "--apply",
+      "--to-context",
+      "hub",
+    ]);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    expect(applied.stderr).toMatch(new RegExp(`linked ${name} into hub`));
+    await hub.get(Resources.zoneSyncLinks, namespace, name);
+    await hub.get(Resources.secrets, namespace, `cluster-credentials-${name}`);
+
+    const values = await zonesync(["values", "--context", "hub", "--namespace", namespace]);
+    expect(values.exitCode, values.stderr).toBe(0);
+    expect(parse(values.stdout)).toEqual({ controllers: [{ name, credentialsSecret: `cluster-credentials-${name}` }] });
+
+    const unlink = await zonesync(["unlink", "--cluster-name", name, "--namespace", namespace, "--context", "hub"]);
+    expect(unlink.exitCode, unlink.stderr).toBe(0);
+    const toDelete = parseAllDocuments(unlink.stdout).map((d) => d.toJS() as KubeObject);
+    expect(toDelete.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
+      `ZoneSyncLink/${name}`,
+      `Secret/cluster-credentials-${name}`,
+    ]);
+  });
+
+  it("fails clearly: unknown context (2), missing flags (2), unreachable cluster (1), missing RBAC (1)", async () => {
+    const unknown = await zonesync(["link", "--context", "nowhere", "--cluster-name", "x"]);
+    expect(unknown.exitCode).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown context "nowhere"/);
+
+    const missing = await zonesync(["link", "--cluster-name", "x"]);
+    expect(missing.exitCode).toBe(2);
+    expect(missing.stderr).toMatch(/--context/);
+
+    const badMode = await zonesync(["link", "--context", "east", "--cluster-name", "x", "--mode", "both"]);
+    expect(badMode.exitCode).toBe(2);
+
+    const dir = mkdtempSync(join(tmpdir(), "zonesync-cli-"));
+    const unreachable = join(dir, "unreachable");
+    writeFileSync(
+      unreachable,
+      kubeconfigYaml([{ name: "gone", server: "https://127.0.0.1:1", caPem: cluster("east").caPem, token: "x" }]),
+    );
+    const down = await zonesync(["link", "--context", "gone", "--cluster-name", "gone"], unreachable);
+    expect(down.exitCode).toBe(1);
+    expect(down.stderr).toMatch(/unreachable/);
+
+    // A real identity with no rights on east.
+    const namespace = uniqueName("norbac");
+    await createNamespace(east, namespace);
+    await east.create(Resources.serviceAccounts, { metadata: { name: "nobody", namespace } });
+    const { status } = await east.request<{ status: { token: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/nobody/token`,
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } } },
+    );
+    const nobody = join(dir, "nobody");
+    writeFileSync(
+      nobody,
+      kubeconfigYaml([
+        { name: "east", server: cluster("east").server, caPem: cluster("east").caPem, token: status.token },
+      ]),
+    );
+    const denied = await zonesync(["link", "--context", "east", "--cluster-name", "east", "--create-access"], nobody);
+    expect(denied.exitCode).toBe(1);
+    expect(denied.stderr).toMatch(/missing RBAC permission/);
+  });
+});
+
+describe("zonesync allow", () => {
+  it("prints exactly the read access a link controller needs, and applies it", async () => {
+    const printed = await zonesync(["allow", "--source", "hub"]);
+    expect(printed.exitCode, printed.stderr).toBe(0);
+    const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS() as KubeObject & { rules?: unknown });
+    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"]);
+    expect(docs[2]!.rules).toEqual([
+      { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
+      { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+    ]);
+    const source = uniqueName("allow");
+    const applied = await zonesync(["allow", "--source", source, "--context", "west", "--apply"]);
+    expect(applied.exitCode, applied.stderr).toBe(0);
+    await adminClient("west").get(Resources.clusterRoles, undefined, `zonesync-remote-${source}`);
+  });
+});
