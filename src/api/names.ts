@@ -20,7 +20,8 @@ export const LABEL_PART_OF = "app.kubernetes.io/part-of";
 export const LABEL_ZONE_SYNC_PEERS = "zonesync.io/zone-sync-peers";
 export const LABEL_SERVICE_NAME = "kubernetes.io/service-name";
 export const LABEL_ENDPOINTSLICE_MANAGED_BY = "endpointslice.kubernetes.io/managed-by";
-export const ENDPOINTSLICE_MANAGER = "zonesync.io/link-controller";
+/** A label value (no "/" allowed), in the style of Kubernetes' own "endpointslice-controller.k8s.io". */
+export const ENDPOINTSLICE_MANAGER = "link-controller.zonesync.io";
 
 export const ANNOTATION_REMOTE_REF = "zonesync.io/remote-ref";
 export const ANNOTATION_CONFIG_CHECKSUM = "zonesync.io/config-checksum";

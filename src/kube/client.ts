@@ -72,6 +72,8 @@ function apiError(method: string, path: string, status: number, statusText: stri
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
+  /** One TLS connection pool per client (client-node builds a new one per request, so nothing is reused). */
+  private pool: Dispatcher | undefined;
 
   constructor(kubeConfig: KubeConfig) {
     const cluster = kubeConfig.getCurrentCluster();
@@ -124,7 +126,7 @@ export class KubeClient {
         method,
         headers,
         body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+        dispatcher: this.dispatcherFor(ctx),
         signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
       });
     } catch (err) {
@@ -137,6 +139,24 @@ export class KubeClient {
     if (!text) return undefined as T;
     const isJson = (response.headers.get("content-type") ?? "").includes("json");
     return (isJson ? JSON.parse(text) : text) as T;
+  }
+
+  /**
+   * The pooled dispatcher: the TLS settings come from the kubeconfig and do not change for a client, so the first
+   * dispatcher serves every request (credentials, which may rotate, are headers and are applied per request).
+   */
+  private dispatcherFor(ctx: RequestContext): Dispatcher | undefined {
+    const fresh = ctx.getDispatcher() as Dispatcher | undefined;
+    if (!fresh) return undefined;
+    this.pool ??= fresh;
+    return this.pool;
+  }
+
+  /** Closes the pooled connections; the client must not be used afterwards. */
+  async close(): Promise<void> {
+    const pool = this.pool;
+    this.pool = undefined;
+    await pool?.close().catch(() => {});
   }
 
   get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
@@ -300,7 +320,7 @@ export class KubeClient {
         response = await fetch(url, {
           method: "GET",
           headers,
-          dispatcher: ctx.getDispatcher() as Dispatcher | undefined,
+          dispatcher: this.dispatcherFor(ctx),
           signal: controller.signal,
         });
       } catch (err) {
