@@ -190,20 +190,27 @@ export class Manager {
           controllers: outcome.entries.length,
           hash: outcome.hash.slice(0, 12),
         });
-        for (const obj of this.links.list()) {
+        // Only the links whose entry this upgrade changed hear about it: an Event per link per upgrade would be noise.
+        const changed = new Set(outcome.changed);
+        for (const obj of this.links.list().filter((l) => changed.has(l.metadata.name!))) {
           this.options.events.event(
             obj,
             "Normal",
             "ValuesApplied",
-            `helm upgrade applied ${outcome.entries.length} controllers entries (revision ${outcome.revision ?? "?"}, values ${outcome.hash.slice(0, 12)})`,
+            `helm upgrade applied this link's controllers entry (revision ${outcome.revision ?? "?"}, values ${outcome.hash.slice(0, 12)})`,
           );
         }
       }
     } catch (err) {
+      const firstFailure = this.helmError === undefined;
       this.helmError = describeError(err);
       metrics?.upgrades.inc({ result: "failed" });
-      for (const obj of this.links.list()) {
-        this.options.events.event(obj, "Warning", "HelmUpgradeFailed", `${this.helmError} (retrying with backoff)`);
+      logger.warn("helm upgrade failed", { error: this.helmError });
+      // Every link's status says it (Ready: HelmUpgradeFailed); an Event per link on the first failure of a streak.
+      if (firstFailure) {
+        for (const obj of this.links.list()) {
+          this.options.events.event(obj, "Warning", "HelmUpgradeFailed", `${this.helmError} (retrying with backoff)`);
+        }
       }
       throw new Error("applying the controllers values failed", { cause: err });
     } finally {

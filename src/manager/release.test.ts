@@ -76,8 +76,10 @@ describe("ReleaseReconciler", () => {
   it("upgrades exactly once when one link's replicas change", async () => {
     const release = new MemoryRelease();
     const reconciler = new ReleaseReconciler({ backend: release, apply: true });
-    await reconciler.reconcile([link("east"), link("west")]);
-    await reconciler.reconcile([link("east", 3), link("west")]);
+    const first = await reconciler.reconcile([link("east"), link("west")]);
+    expect(first.action === "upgraded" && first.changed).toEqual(["east", "west"]);
+    const second = await reconciler.reconcile([link("east", 3), link("west")]);
+    expect(second.action === "upgraded" && second.changed).toEqual(["east"]);
     await reconciler.reconcile([link("east", 3), link("west")]);
     expect(release.upgrades).toHaveLength(2);
   });

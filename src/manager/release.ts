@@ -1,4 +1,4 @@
-import { mergeControllersIntoValues, renderControllerEntries, valuesHash } from "../api/render.ts";
+import { canonicalJson, mergeControllersIntoValues, renderControllerEntries, valuesHash } from "../api/render.ts";
 import type { ZoneSyncLink } from "../api/link.ts";
 import type { ControllerEntry } from "../api/values.ts";
 
@@ -12,7 +12,15 @@ export interface ReleaseBackend {
 
 export type ReleaseOutcome =
   | { action: "unchanged"; hash: string; entries: ControllerEntry[] }
-  | { action: "upgraded"; hash: string; previousHash?: string; entries: ControllerEntry[]; revision?: number }
+  | {
+      action: "upgraded";
+      hash: string;
+      previousHash?: string;
+      entries: ControllerEntry[];
+      /** Names of the entries this upgrade added or changed (removed ones have no link left to tell). */
+      changed: string[];
+      revision?: number;
+    }
   | { action: "out-of-date"; hash: string; deployedHash?: string; entries: ControllerEntry[] };
 
 /**
@@ -71,10 +79,14 @@ export class ReleaseReconciler {
     const deployedHash = this.deployed ? valuesHash(this.deployed) : undefined;
     if (hash === deployedHash) return { action: "unchanged", hash, entries };
     if (!this.apply) return { action: "out-of-date", hash, deployedHash, entries };
+    const before = new Map(
+      ((this.deployed?.controllers as ControllerEntry[] | undefined) ?? []).map((e) => [e.name, canonicalJson(e)]),
+    );
+    const changed = entries.filter((e) => before.get(e.name) !== canonicalJson(e)).map((e) => e.name);
     try {
       const { revision } = await this.backend.upgrade(desired);
       this.deployed = desired;
-      return { action: "upgraded", hash, previousHash: deployedHash, entries, revision };
+      return { action: "upgraded", hash, previousHash: deployedHash, entries, changed, revision };
     } catch (err) {
       this.invalidate();
       throw err;
