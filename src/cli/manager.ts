@@ -16,6 +16,8 @@ import { bundledChartPath } from "../paths.ts";
 import { prometheusObserver, queueMetrics } from "../queue/metrics.ts";
 import { ZoneSyncController } from "../zonesync/controller.ts";
 import { parseConfigMapRef, parseWorkloadRef } from "../zonesync/refs.ts";
+import { isProbeCheck } from "../check/probe.ts";
+import { runChecks } from "../check/run.ts";
 import { clientFor } from "./common.ts";
 import { UsageError } from "./errors.ts";
 
@@ -120,6 +122,25 @@ async function runManager(flags: ManagerFlags): Promise<void> {
     },
     readiness: {
       synced: () => ({ ok: !leading || manager.synced, detail: leading ? "initial list of links" : "standing by" }),
+      // The same code as `zonesync check --probe`, in-process: the checks of what the manager itself needs (the API
+      // server, the ZoneSyncLink CRD and its version). The link controllers' health is theirs to report; tying the
+      // manager's readiness to it would block `helm upgrade --wait` of the release on any one broken link.
+      checks: async () => {
+        const report = await runChecks({
+          clusters: [{ context: "in-cluster", client }],
+          namespace: flags.namespace,
+          release: flags.release,
+          timeoutMs: 2000,
+          select: (c) => isProbeCheck(c) && c.category === "links",
+        });
+        const failed = report.clusters
+          .flatMap((c) => c.categories.flatMap((cat) => cat.checks))
+          .filter((c) => c.result === "error");
+        return {
+          ok: report.success,
+          detail: failed.map((c) => `${c.id}: ${c.error ?? "failed"}`).join("; ") || "links checks pass",
+        };
+      },
       ...(zoneSync
         ? { "zone-sync": () => ({ ok: !leading || zoneSync.synced, detail: zoneSync.lastError ?? "local zone-sync" }) }
         : {}),
