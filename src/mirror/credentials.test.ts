@@ -6,6 +6,7 @@ import {
   clientFromSecret,
   compactSecret,
   CredentialsError,
+  describeTargetError,
   targetErrorReason,
 } from "./credentials.ts";
 
@@ -72,5 +73,22 @@ describe("credentials from the Secret", () => {
     expect(classifyTargetError(err(404))).toBe("other");
     expect(targetErrorReason(err(401))).toBe("Unauthorized");
     expect(targetErrorReason(err(0))).toBe("Unreachable");
+  });
+});
+
+describe("target error descriptions", () => {
+  it("name the root cause of a transport failure", () => {
+    const root = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:6443"), { code: "ECONNREFUSED" });
+    const err = new KubeApiError(
+      "GET /api/v1/services: cannot reach https://127.0.0.1:6443",
+      0,
+      "Unreachable",
+      "GET",
+      "/",
+      {
+        cause: new TypeError("fetch failed", { cause: root }),
+      },
+    );
+    expect(describeTargetError(err)).toContain("ECONNREFUSED");
   });
 });

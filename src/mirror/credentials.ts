@@ -128,7 +128,12 @@ export function targetErrorReason(err: unknown): string {
   return "Error";
 }
 
-/** A one-line description of a target error for conditions and Events (no credentials in it). */
+/** A one-line description of a target error for conditions and Events (no credentials in it), with its root cause. */
 export function describeTargetError(err: unknown): string {
-  return describeError(err).replace(/\s+/g, " ").slice(0, 400);
+  let root: unknown = err;
+  for (let depth = 0; depth < 5 && root instanceof Error && root.cause !== undefined; depth++) root = root.cause;
+  const base = describeError(err);
+  const rootText = root !== err && root instanceof Error ? root.message : "";
+  const text = rootText && !base.includes(rootText) ? `${base} (${rootText})` : base;
+  return text.replace(/\s+/g, " ").slice(0, 400);
 }

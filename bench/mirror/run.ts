@@ -1,0 +1,401 @@
+#!/usr/bin/env node
+// Link controller benchmark: propagation latency (vs. a minimal watch-and-write floor), initial sync time, peak RSS.
+//   npx tsc -p tsconfig.json && node bench/mirror/run.ts [--latency 100,1000] [--sync 1000,5000] [--changes 200]
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import type { KubeClient, KubeObject, WatchEventType } from "../../src/kube/client.ts";
+import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { pooledClient } from "../../src/mirror/kubeconfig.ts";
+import { mirrorServiceName, mirrorSliceName } from "../../src/mirror/naming.ts";
+import { startClusters, type Clusters } from "../../test/env/index.ts";
+import {
+  ensureNamespace,
+  exportedService,
+  installCrd,
+  linkObject,
+  pool,
+  putSecret,
+  targetCredentials,
+} from "./setup.ts";
+
+const { values } = parseArgs({
+  options: {
+    latency: { type: "string", default: "100,1000" },
+    sync: { type: "string", default: "1000,5000" },
+    changes: { type: "string", default: "200" },
+    interval: { type: "string", default: "50" },
+  },
+});
+const latencySizes = values.latency!.split(",").filter(Boolean).map(Number);
+const syncSizes = values.sync!.split(",").filter(Boolean).map(Number);
+const CHANGES = Number(values.changes);
+const INTERVAL_MS = Number(values.interval);
+const repoRoot = join(import.meta.dirname, "..", "..");
+const slices = endpointSliceType("v1beta1");
+const NAMESPACES = 10;
+
+interface Slice extends KubeObject {
+  endpoints?: Array<{ addresses: string[] }>;
+}
+
+const log = (m: string) => process.stderr.write(`[bench] ${m}\n`);
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
+}
+
+/** The two initial endpoint addresses of service `i` (k = 0 or 1). */
+function ipOf(i: number, k: number): string {
+  return `10.${1 + k}.${Math.floor(i / 256)}.${i % 256}`;
+}
+
+let changeSequence = 0;
+/** A new address for every change of the run, so no change can be a no-op that the target never reports. */
+function nextChangeAddress(): string {
+  const n = changeSequence++;
+  return `10.${100 + Math.floor(n / 65536)}.${Math.floor(n / 256) % 256}.${n % 256}`;
+}
+
+/** Creates `count` exported Services (each with one EndpointSlice of two endpoints) in the target. */
+async function populate(
+  target: KubeClient,
+  prefix: string,
+  count: number,
+  labels: Record<string, string>,
+): Promise<Array<{ ns: string; name: string }>> {
+  const specs = Array.from({ length: count }, (_, i) => ({ ns: `bench-${i % NAMESPACES}`, name: `${prefix}-${i}` }));
+  const started = Date.now();
+  await pool(specs, 24, async ({ ns, name }, i) => {
+    const { service, slice } = exportedService(ns, name, labels, [ipOf(i, 0), ipOf(i, 1)]);
+    await target.create(Resources.services, service);
+    await target.create(slices, slice);
+  });
+  log(`created ${count} exported services + slices in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  return specs;
+}
+
+/** A watch on the local cluster's slices that resolves waiters when a slice shows an address. */
+class SliceObserver {
+  private readonly waiters = new Map<string, Array<{ address: string; resolve: (t: number) => void }>>();
+  private abort?: AbortController;
+  private readonly client: KubeClient;
+  constructor(client: KubeClient) {
+    this.client = client;
+  }
+  async start(): Promise<void> {
+    const list = await this.client.list(slices, undefined, { limit: 1 });
+    this.abort = await this.client.watch<Slice>(
+      slices,
+      undefined,
+      { resourceVersion: list.metadata.resourceVersion },
+      (type: WatchEventType, s: Slice) => {
+        if (type !== "ADDED" && type !== "MODIFIED") return;
+        const key = `${s.metadata.namespace}/${s.metadata.name}`;
+        const waiting = this.waiters.get(key);
+        if (!waiting) return;
+        const now = performance.now();
+        const addresses = new Set((s.endpoints ?? []).flatMap((e) => e.addresses));
+        const left = waiting.filter((w) => {
+          if (!addresses.has(w.address)) return true;
+          w.resolve(now);
+          return false;
+        });
+        if (left.length) this.waiters.set(key, left);
+        else this.waiters.delete(key);
+      },
+      () => {},
+    );
+  }
+  /** Resolves with the time the address showed up in the slice, or undefined after the timeout (a lost change). */
+  waitFor(key: string, address: string, timeoutMs = 30_000): Promise<number | undefined> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.waiters.set(
+          key,
+          (this.waiters.get(key) ?? []).filter((w) => w.address !== address),
+        );
+        resolve(undefined);
+      }, timeoutMs);
+      const entry = { address, resolve: (t: number) => (clearTimeout(timer), resolve(t)) };
+      this.waiters.set(key, [...(this.waiters.get(key) ?? []), entry]);
+    });
+  }
+  stop(): void {
+    this.abort?.abort();
+  }
+}
+
+/**
+ * The floor: the least a mirror can do — one watch on the target's exported slices, and for each event one
+ * server-side apply of a local slice. No cache, no queue, no status, no leader election.
+ */
+async function startFloor(target: KubeClient, local: KubeClient, selector: string): Promise<() => void> {
+  const list = await target.listAll<Slice>(slices, undefined, { labelSelector: selector });
+  const write = (s: Slice) =>
+    local
+      .apply(
+        slices,
+        {
+          metadata: {
+            name: `floor-${s.metadata.name}`,
+            namespace: s.metadata.namespace,
+            labels: { "kubernetes.io/service-name": `floor-${s.metadata.name}` },
+          },
+          addressType: "IPv4",
+          endpoints: s.endpoints ?? [],
+          ports: [],
+        },
+        { fieldManager: "bench-floor" },
+      )
+      .catch((err: unknown) => log(`floor write failed: ${String(err)}`));
+  await pool(list.items, 24, async (s) => void (await write(s)));
+  const abort = await target.watch<Slice>(
+    slices,
+    undefined,
+    { resourceVersion: list.metadata.resourceVersion, labelSelector: selector },
+    (type, s) => {
+      if (type === "ADDED" || type === "MODIFIED") void write(s);
+    },
+    () => {},
+  );
+  return () => abort.abort();
+}
+
+/**
+ * Moves one endpoint of a service, one change every INTERVAL_MS (services in a shuffled order, so no service changes
+ * again before the others did), and measures each change until `localKey` shows it. Lost changes are counted.
+ */
+async function measure(
+  target: KubeClient,
+  observer: SliceObserver,
+  specs: Array<{ ns: string; name: string }>,
+  localKey: (spec: { ns: string; name: string }) => string,
+): Promise<{ latencies: number[]; lost: number }> {
+  const order = specs.map((_, i) => i).sort(() => Math.random() - 0.5);
+  const latencies: number[] = [];
+  let lost = 0;
+  const pending: Array<Promise<void>> = [];
+  for (let c = 0; c < CHANGES; c++) {
+    const i = order[c % order.length]!;
+    const spec = specs[i]!;
+    const address = nextChangeAddress();
+    const { slice } = exportedService(spec.ns, spec.name, { export: "bench" }, [ipOf(i, 0), address]);
+    const seen = observer.waitFor(localKey(spec), address);
+    const sent = performance.now();
+    await target.apply(slices, slice, { fieldManager: "bench" });
+    pending.push(
+      seen.then((t) => {
+        if (t === undefined) lost++;
+        else latencies.push(t - sent);
+      }),
+    );
+    await new Promise((r) => setTimeout(r, INTERVAL_MS));
+  }
+  await Promise.all(pending);
+  return { latencies: latencies.sort((a, b) => a - b), lost };
+}
+
+/** Tuned V8 and malloc settings for the controller container (what the chart should set), measured beside the defaults. */
+const TUNED_ENV = { NODE_OPTIONS: "--max-semi-space-size=4 --max-old-space-size=192", MALLOC_ARENA_MAX: "2" };
+
+interface Controller {
+  child: ChildProcess;
+  log: string;
+}
+
+function startController(
+  clusters: Clusters,
+  link: { name: string; namespace: string },
+  logDir: string,
+  extraEnv: Record<string, string> = {},
+): Controller {
+  const log = join(logDir, `${link.name}.log`);
+  const fd = openSync(log, "a");
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, "dist", "src", "cli", "main.js"),
+      "link-controller",
+      "--link",
+      link.name,
+      "--namespace",
+      link.namespace,
+    ],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: clusters.clusters.local!.kubeconfigPath,
+        ZONESYNC_HTTP_ADDR: "127.0.0.1:0",
+        ZONESYNC_LOG_FORMAT: "json",
+        ZONESYNC_LOG_LEVEL: "info",
+        ...extraEnv,
+      },
+      stdio: ["ignore", fd, fd],
+    },
+  );
+  closeSync(fd);
+  return { child, log };
+}
+
+/** Waits for the controller's /readyz (leader and initial sync done); resolves with the time it answered 200. */
+async function waitReady(controller: Controller, timeoutMs: number): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  let url: string | undefined;
+  while (Date.now() < deadline) {
+    url ??= /"url":"(http:[^"]+)"/.exec(readFileSync(controller.log, "utf8"))?.[1];
+    if (url) {
+      const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+        (r) => r.ok,
+        () => false,
+      );
+      if (ok) return performance.now();
+    }
+    if (controller.child.exitCode !== null) throw new Error(`the controller exited; see ${controller.log}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`the controller was not ready within ${timeoutMs} ms; see ${controller.log}`);
+}
+
+function procStatus(pid: number, field: string): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  return Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? NaN) / 1024;
+}
+
+/** User + system CPU seconds of a process. */
+function cpuSeconds(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]!.split(" ");
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once("exit", r));
+  child.kill("SIGTERM");
+  const timer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+async function countMirrors(local: KubeClient, link: string): Promise<{ services: number; slices: number }> {
+  const selector = `zonesync.io/link=${link}`;
+  const [s, e] = await Promise.all([
+    local.listAll(Resources.services, undefined, { labelSelector: selector }),
+    local.listAll(slices, undefined, { labelSelector: selector }),
+  ]);
+  return { services: s.items.length, slices: e.items.length };
+}
+
+async function main(): Promise<void> {
+  const clusters = await startClusters(["target", "local"], { log });
+  // Pooled connections for the bench's own clients too, so the floor is not slowed by per-request TLS handshakes.
+  const target = pooledClient(clusters.clusters.target!.client().kubeConfig);
+  const local = pooledClient(clusters.clusters.local!.client().kubeConfig);
+  const logDir = mkdtempSync(join(tmpdir(), "zonesync-bench-"));
+  const results: string[] = [];
+  try {
+    await installCrd(local);
+    const kubeconfig = (await targetCredentials(target, clusters.clusters.target!, "local")).kubeconfig;
+    for (let n = 0; n < NAMESPACES; n++) {
+      await ensureNamespace(target, `bench-${n}`);
+      await ensureNamespace(local, `bench-${n}`);
+    }
+    const observer = new SliceObserver(local);
+    await observer.start();
+
+    for (const size of latencySizes) {
+      const prefix = `lat${size}`;
+      const labels = { export: "bench", round: prefix };
+      const specs = await populate(target, prefix, size, labels);
+      const selector = `export=bench,round=${prefix}`;
+
+      const stopFloor = await startFloor(target, local, selector);
+      await new Promise((r) => setTimeout(r, 2000));
+      const floor = await measure(target, observer, specs, (s) => `${s.ns}/floor-${s.name}-direct`);
+      stopFloor();
+
+      const linkName = `lat-${size}`;
+      const namespace = `zs-${linkName}`;
+      await ensureNamespace(local, namespace);
+      await putSecret(local, namespace, "creds", kubeconfig);
+      await local.create(
+        Resources.zoneSyncLinks,
+        linkObject(namespace, linkName, {
+          targetClusterName: "target",
+          credentialsSecret: "creds",
+          selector: { matchLabels: labels },
+        }),
+      );
+      const controller = startController(clusters, { name: linkName, namespace }, logDir);
+      await waitReady(controller, 300_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      const ctrl = await measure(target, observer, specs, (s) => {
+        const mirror = mirrorServiceName(s.name, "target");
+        return `${s.ns}/${mirrorSliceName(mirror, `${s.name}-direct`)}`;
+      });
+      await stopChild(controller.child);
+      const line = (what: string, m: { latencies: number[]; lost: number }) =>
+        `${what.padEnd(22)} p50 ${percentile(m.latencies, 50).toFixed(1).padStart(7)} ms  ` +
+        `p95 ${percentile(m.latencies, 95).toFixed(1).padStart(7)} ms  ` +
+        `p99 ${percentile(m.latencies, 99).toFixed(1).padStart(7)} ms  (n=${m.latencies.length}, lost ${m.lost})`;
+      results.push(`latency, ${size} exported services, ${CHANGES} endpoint changes every ${INTERVAL_MS} ms:`);
+      results.push(`  ${line("floor (watch+write)", floor)}`);
+      results.push(`  ${line("link controller", ctrl)}`);
+      results.push(
+        `  p99 ratio controller/floor: ${(percentile(ctrl.latencies, 99) / percentile(floor.latencies, 99)).toFixed(2)}`,
+      );
+      log(results.slice(-4).join("\n"));
+    }
+
+    for (const size of syncSizes) {
+      const prefix = `sync${size}`;
+      const labels = { export: "bench", round: prefix };
+      await populate(target, prefix, size, labels);
+      for (const [variant, env] of [
+        ["node defaults", {}],
+        ["tuned (NODE_OPTIONS)", TUNED_ENV],
+      ] as const) {
+        const tag = variant.startsWith("node") ? "d" : "t";
+        const linkName = `sync-${size}-${tag}`;
+        const namespace = `zs-${linkName}`;
+        await ensureNamespace(local, namespace);
+        await putSecret(local, namespace, "creds", kubeconfig);
+        // A cluster name per variant, so each run writes mirrors of its own.
+        await local.create(
+          Resources.zoneSyncLinks,
+          linkObject(namespace, linkName, {
+            targetClusterName: `target-${tag}`,
+            credentialsSecret: "creds",
+            selector: { matchLabels: labels },
+          }),
+        );
+        const started = performance.now();
+        const controller = startController(clusters, { name: linkName, namespace }, logDir, env);
+        const ready = await waitReady(controller, 300_000);
+        const seconds = (ready - started) / 1000;
+        const counts = await countMirrors(local, linkName);
+        await new Promise((r) => setTimeout(r, 2000));
+        const hwm = procStatus(controller.child.pid!, "VmHWM");
+        const cpu = cpuSeconds(controller.child.pid!);
+        await stopChild(controller.child);
+        results.push(
+          `initial sync, ${size} exported services, ${variant}: ${seconds.toFixed(1)} s until /readyz ` +
+            `(process start included; ${counts.services} Services + ${counts.slices} EndpointSlices written), ` +
+            `peak RSS ${hwm.toFixed(0)} MB, controller CPU ${cpu.toFixed(1)} s`,
+        );
+        log(results.at(-1)!);
+      }
+    }
+    observer.stop();
+  } finally {
+    await clusters.stop();
+  }
+  process.stdout.write(
+    `\nzonesync link controller benchmark (${new Date().toISOString()}, 2 cores, Kubernetes 1.20 on loopback)\n${results.join("\n")}\n`,
+  );
+}
+
+await main();
