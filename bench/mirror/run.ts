@@ -27,6 +27,7 @@ const { values } = parseArgs({
     sync: { type: "string", default: "1000,5000" },
     changes: { type: "string", default: "200" },
     interval: { type: "string", default: "50" },
+    workers: { type: "string", default: "16" },
   },
 });
 const latencySizes = values.latency!.split(",").filter(Boolean).map(Number);
@@ -241,18 +242,25 @@ function startController(
   return { child, log };
 }
 
-/** Waits for the controller's /readyz (leader and initial sync done); resolves with the time it answered 200. */
+/** Waits until the controller leads and its /readyz answers 200 (initial sync done); resolves with that time. */
 async function waitReady(controller: Controller, timeoutMs: number): Promise<number> {
   const deadline = Date.now() + timeoutMs;
   let url: string | undefined;
   while (Date.now() < deadline) {
     url ??= /"url":"(http:[^"]+)"/.exec(readFileSync(controller.log, "utf8"))?.[1];
     if (url) {
-      const ok = await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
-        (r) => r.ok,
-        () => false,
-      );
-      if (ok) return performance.now();
+      // A standby is ready too: first the Lease (leader gauge), then /readyz (the leader's initial sync done).
+      const leader = await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(2000) })
+        .then((r) => r.text())
+        .then((text) => /zonesync_mirror_leader\{[^}]*\} 1\b/.test(text))
+        .catch(() => false);
+      const ready =
+        leader &&
+        (await fetch(`${url}/readyz`, { signal: AbortSignal.timeout(2000) }).then(
+          (r) => r.ok,
+          () => false,
+        ));
+      if (ready) return performance.now();
     }
     if (controller.child.exitCode !== null) throw new Error(`the controller exited; see ${controller.log}`);
     await new Promise((r) => setTimeout(r, 100));

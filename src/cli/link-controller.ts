@@ -1,4 +1,4 @@
-import type { Command } from "commander";
+import { InvalidArgumentError, type Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
@@ -13,6 +13,13 @@ interface Options {
   context?: string;
   logLevel?: string;
   logFormat?: LogFormat;
+  workers?: number;
+}
+
+function parseWorkers(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("must be an integer from 1 to 256");
+  return n;
 }
 
 /** `zonesync link-controller --link <name>`: what every `controllers:` entry (and a standalone Deployment) runs. */
@@ -27,6 +34,7 @@ export function registerLinkController(program: Command): void {
     .option("-n, --namespace <namespace>", "the namespace of the link, its Secret and Lease", DEFAULT_NAMESPACE)
     .option("--kubeconfig <file>", "kubeconfig of the local cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
     .option("--context <name>", "context of the local cluster")
+    .option("--workers <n>", "concurrent reconciles (default 16)", (v) => parseWorkers(v))
     .option("--log-level <level>", "error, warn, info or debug (default $ZONESYNC_LOG_LEVEL or info)")
     .option("--log-format <format>", "json or text (default: json unless stderr is a terminal)")
     .addHelpText(
@@ -46,7 +54,13 @@ Examples:
 async function run(opts: Options): Promise<void> {
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, component: "link-controller" });
   const client = pooledClient(clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local").kubeConfig);
-  const controller = new LinkController({ client, link: opts.link, namespace: opts.namespace, logger });
+  const controller = new LinkController({
+    client,
+    link: opts.link,
+    namespace: opts.namespace,
+    logger,
+    workers: opts.workers,
+  });
   const checks = controller.checks();
   const health = await HealthServer.start({
     registry: controller.metrics.registry,

@@ -669,7 +669,7 @@ export class LinkController {
         );
       }
       const staleAfter = this.spec ? parseDuration(this.spec.spec.staleAfter) : Infinity;
-      if (!this.stale && target && now - this.unreachableSince >= staleAfter) {
+      if (!this.stale && this.reconciler && now - this.unreachableSince >= staleAfter) {
         this.stale = true;
         this.metrics.stale.set(1);
         this.logger.warn("target unreachable past staleAfter: marking mirrored endpoints not ready");
@@ -678,7 +678,10 @@ export class LinkController {
           "EndpointsStale",
           `the target cluster has been unreachable for ${this.spec!.spec.staleAfter}: mirrored endpoints are marked not ready`,
         );
-        this.enqueueAll();
+        // With the target's state (the usual outage) the mirrors are re-rendered as stale; without it (started
+        // while the target was already down) the mirrors written by an earlier run are marked in place.
+        if (target) this.enqueueAll();
+        else void this.markLocalStale();
       }
     }
     this.wasReachable = reachable;
@@ -709,6 +712,20 @@ export class LinkController {
       if (namespace) namespaces.add(namespace);
     }
     return [...namespaces].sort();
+  }
+
+  private async markLocalStale(): Promise<void> {
+    const reconciler = this.reconciler;
+    if (!this.leading || !reconciler) return;
+    try {
+      const marked = await reconciler.markStale(() => this.stale && !this.connector.active && this.leading);
+      this.logger.warn("no target state: marked the existing mirrored endpoints not ready in place", { marked });
+    } catch (err) {
+      this.metrics.errors.inc({ kind: `local-${errorKind(err)}` });
+      this.logger.warn("cannot mark the mirrored endpoints not ready", { error: describeError(err) });
+      this.stale = false; // retried at the next tick
+      this.metrics.stale.set(0);
+    }
   }
 
   private countMirrored(): { services: number; endpoints: number } {

@@ -4,6 +4,8 @@ import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/erro
 import { endpointSliceType, Resources, type ResourceType } from "../kube/resources.ts";
 import type { LocalMirror, LocalMirrors } from "./local.ts";
 import {
+  ANNOTATION_MIRROR_HASH,
+  ANNOTATION_STALE,
   countAddresses,
   renderPeerSlices,
   renderService,
@@ -187,6 +189,49 @@ export class Reconciler {
       );
     }
     return deleted;
+  }
+
+  /**
+   * Marks every mirrored EndpointSlice of the link not ready in place, from its current content: for a controller
+   * that starts while the target is down, so the mirrors an earlier run wrote are not served as ready forever. The
+   * hash annotation is replaced, so the first reconcile with the target's state rewrites them. `proceed` is asked
+   * before each write (the target may come back meanwhile). Resolves with the number of slices marked.
+   */
+  async markStale(proceed: () => boolean): Promise<number> {
+    const { client, fieldManager, local } = this.options;
+    let marked = 0;
+    for (const mirror of local.all().slices) {
+      if (!proceed()) break;
+      const slice = await client.getOptional<KubeObject & { endpoints?: Array<Record<string, unknown>> }>(
+        this.sliceType,
+        mirror.metadata.namespace,
+        mirror.metadata.name,
+      );
+      if (!slice || slice.metadata.annotations?.[ANNOTATION_STALE] === "true") continue;
+      const { name, namespace, labels, annotations, ownerReferences } = slice.metadata;
+      await client.apply(
+        this.sliceType,
+        {
+          metadata: {
+            name,
+            namespace,
+            labels,
+            annotations: { ...annotations, [ANNOTATION_STALE]: "true", [ANNOTATION_MIRROR_HASH]: "stale" },
+            ...(ownerReferences ? { ownerReferences } : {}),
+          },
+          addressType: slice.addressType,
+          endpoints: (slice.endpoints ?? []).map((e) => ({
+            ...e,
+            conditions: { ...(e.conditions as object), ready: false, serving: false },
+          })),
+          ports: slice.ports ?? [],
+        },
+        { fieldManager, force: true },
+      );
+      this.options.observer?.write("apply", "endpointslice");
+      marked++;
+    }
+    return marked;
   }
 
   private async convergeSlices(key: string, desired: Desired[]): Promise<number> {

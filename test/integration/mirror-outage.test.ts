@@ -165,7 +165,41 @@ describe("link controller under failures", () => {
     } finally {
       await controller.stop();
     }
-  }, 90_000);
+
+    // A controller that starts while the target is already down has no target state to render from: it marks the
+    // mirrors an earlier run wrote not ready in place after staleAfter, and rewrites them once the target is back.
+    await env.clusters.src!.stopApiserver();
+    const restarted = new LinkController({
+      client: dst,
+      link: link.name,
+      namespace: link.namespace,
+      statusIntervalMs: 200,
+    });
+    await restarted.start();
+    try {
+      const started = Date.now();
+      await eventually(
+        async () => {
+          const e = await endpoints(dst, ns, "web-src");
+          return e.length === 3 && e.every((x) => !x.ready);
+        },
+        20_000,
+        "the existing mirrors to be marked not ready",
+      );
+      expect(Date.now() - started).toBeGreaterThanOrEqual(9_500);
+      await env.clusters.src!.startApiserver();
+      await eventually(
+        async () => {
+          const e = await endpoints(dst, ns, "web-src");
+          return e.length === 3 && e.every((x) => x.ready);
+        },
+        10_000,
+        "the mirrors to be ready again",
+      );
+    } finally {
+      await restarted.stop();
+    }
+  }, 120_000);
 
   it("converges exactly after being killed (-9) at random moments of the initial sync of 500 services, 10 times", async () => {
     expect(existsSync(join(repoRoot, "dist", "src", "cli", "main.js")), "run `npx tsc -p tsconfig.json` first").toBe(
