@@ -183,7 +183,8 @@ describe.each([
         ).spec.replicas === 1,
       15_000,
     );
-    expect(backend.upgrades).toBe(2);
+    // The release and the Deployment show the change before the helm process itself has returned.
+    await eventually(async () => backend.upgrades === 2, 30_000, "the upgrade to finish");
 
     // 100 changes that do not change the rendered values: no upgrade.
     for (let i = 0; i < 100; i++) {
