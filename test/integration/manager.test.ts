@@ -148,7 +148,7 @@ describe.each([
     expect(await releaseEntries(helm, namespace)).toEqual([
       { name, credentialsSecret: `cluster-credentials-${name}`, replicas: 0, logLevel: "debug" },
     ]);
-    expect(backend.upgrades).toBe(1);
+    await eventually(async () => backend.upgrades === 1, 30_000, "the helm process to return");
 
     const status = await eventually(
       async () => {
@@ -351,6 +351,6 @@ describe("the manager", () => {
       60_000,
       "the retried upgrade",
     );
-    expect(backend.upgrades).toBe(1);
+    await eventually(async () => backend.upgrades === 1, 30_000, "the helm process to return");
   });
 });
