@@ -200,7 +200,7 @@ export class LinkController {
   async start(): Promise<void> {
     if (this.started) throw new Error("the link controller was already started");
     this.started = true;
-    this.localSliceVersion = (await this.client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1";
+    this.localSliceVersion = await this.probeLocalSliceVersion();
     this.local = new LocalMirrors({
       client: this.client,
       link: this.link,
@@ -225,6 +225,23 @@ export class LinkController {
       namespace: this.namespace,
       localEndpointSlices: this.localSliceVersion,
     });
+  }
+
+  /** The EndpointSlice version the local API server offers; retried for a while when it is not reachable yet. */
+  private async probeLocalSliceVersion(): Promise<SliceVersion> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return (await this.client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1";
+      } catch (err) {
+        if (attempt >= 6) throw new Error("cannot reach the local API server", { cause: err });
+        const delay = backoffDelay(attempt, 500, 5000);
+        this.logger.warn("cannot reach the local API server; retrying", {
+          error: describeError(err),
+          retryInMs: delay,
+        });
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   /**

@@ -261,13 +261,15 @@ describe("link controller under failures", () => {
     for (let i = 0; i < 10; i++) {
       const child = run(i);
       const exited = new Promise((r) => child.once("exit", r));
-      // Killed at a random moment after it took the Lease: while it lists, writes, or finishes the initial sync.
+      // Killed at a random moment of the initial sync: every third run while it connects and lists the target
+      // (just after it took the Lease), the others while it writes (after the target's lists arrived).
+      const milestone = i % 3 === 0 ? "became leader" : "target watches synced";
       await eventually(
-        async () => readFileSync(join(logDir, `run-${i}.log`), "utf8").includes("became leader"),
+        async () => readFileSync(join(logDir, `run-${i}.log`), "utf8").includes(milestone),
         30_000,
-        "the controller to lead",
+        `"${milestone}"`,
       );
-      await new Promise((r) => setTimeout(r, Math.random() * 2500));
+      await new Promise((r) => setTimeout(r, Math.random() * (i % 3 === 0 ? 300 : 800)));
       child.kill("SIGKILL");
       await exited;
       killedAt.push(
