@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { KubeClient, KubeObject, WatchEventType } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
-import { pooledClient } from "../../src/mirror/kubeconfig.ts";
 import { mirrorServiceName, mirrorSliceName } from "../../src/mirror/naming.ts";
 import { startClusters, type Clusters } from "../../test/env/index.ts";
 import {
@@ -300,8 +299,8 @@ async function countMirrors(local: KubeClient, link: string): Promise<{ services
 async function main(): Promise<void> {
   const clusters = await startClusters(["target", "local"], { log });
   // Pooled connections for the bench's own clients too, so the floor is not slowed by per-request TLS handshakes.
-  const target = pooledClient(clusters.clusters.target!.client().kubeConfig);
-  const local = pooledClient(clusters.clusters.local!.client().kubeConfig);
+  const target = clusters.clusters.target!.client();
+  const local = clusters.clusters.local!.client();
   const logDir = mkdtempSync(join(tmpdir(), "zonesync-bench-"));
   const results: string[] = [];
   try {

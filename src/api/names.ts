@@ -26,6 +26,10 @@ export const ENDPOINTSLICE_MANAGER = "link-controller.zonesync.io";
 export const ANNOTATION_REMOTE_REF = "zonesync.io/remote-ref";
 export const ANNOTATION_CONFIG_CHECKSUM = "zonesync.io/config-checksum";
 export const ANNOTATION_VALUES_CHECKSUM = "zonesync.io/values-checksum";
+/** The content hash of a mirror as the link controller wrote it: steady state makes no writes. */
+export const ANNOTATION_MIRROR_HASH = "zonesync.io/mirror-hash";
+/** Set on mirrored EndpointSlices whose endpoints were marked not ready because the target went stale. */
+export const ANNOTATION_STALE = "zonesync.io/stale";
 
 export const FINALIZER_MIRRORS = "zonesync.io/mirrors";
 export const SECRET_TYPE_REMOTE_KUBECONFIG = "zonesync.io/remote-kubeconfig";

@@ -3,7 +3,6 @@ import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
-import { closeClient, pooledClient } from "../mirror/kubeconfig.ts";
 import { clientFor } from "./common.ts";
 
 interface Options {
@@ -53,7 +52,7 @@ Examples:
 
 async function run(opts: Options): Promise<void> {
   const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, component: "link-controller" });
-  const client = pooledClient(clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local").kubeConfig);
+  const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
   const controller = new LinkController({
     client,
     link: opts.link,
@@ -76,7 +75,7 @@ async function run(opts: Options): Promise<void> {
       logger.info("shutting down", { signal });
       await controller.stop();
       await health.close();
-      await closeClient(client);
+      await client.close();
     })();
     return stopping;
   };

@@ -142,6 +142,9 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
                 env: [
                   { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
                   { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                  // Heap caps measured by bench/mirror (about 170 MB at 5k services instead of about 400 MB).
+                  { name: "NODE_OPTIONS", value: "--max-semi-space-size=4 --max-old-space-size=192" },
+                  { name: "MALLOC_ARENA_MAX", value: "2" },
                 ],
                 imagePullPolicy: "IfNotPresent",
                 ports: [{ name: "http", containerPort: 8080, protocol: "TCP" }],

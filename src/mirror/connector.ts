@@ -2,7 +2,6 @@ import type { KubeClient } from "../kube/client.ts";
 import { backoffDelay } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
-import { closeClient } from "./kubeconfig.ts";
 import { classifyTargetError } from "./credentials.ts";
 import type { SliceVersion } from "./render.ts";
 import { TargetWatch } from "./target.ts";
@@ -81,19 +80,19 @@ export class TargetConnector {
         candidate = await this.open(config, signal);
         if (signal.aborted) {
           await candidate.stop();
-          if (this.current?.client !== config.client) await closeClient(config.client);
+          if (this.current?.client !== config.client) await config.client.close();
           return;
         }
         const previous = this.current;
         this.current = candidate;
         this.options.onActive(candidate, previous);
         await previous?.stop();
-        if (previous && previous.client !== candidate.client) await closeClient(previous.client);
+        if (previous && previous.client !== candidate.client) await previous.client.close();
         return;
       } catch (err) {
         await candidate?.stop();
         if (signal.aborted) {
-          if (this.current?.client !== config.client) await closeClient(config.client);
+          if (this.current?.client !== config.client) await config.client.close();
           return;
         }
         const ceiling = classifyTargetError(err) === "unreachable" ? 4000 : 30_000;
@@ -151,6 +150,6 @@ export class TargetConnector {
     this.attempt?.abort();
     await this.running;
     await this.current?.stop();
-    if (this.current) await closeClient(this.current.client);
+    if (this.current) await this.current.client.close();
   }
 }

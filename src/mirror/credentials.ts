@@ -1,8 +1,8 @@
+import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { SECRET_KEY_KUBECONFIG } from "../api/names.ts";
 import { KubeClient } from "../kube/client.ts";
 import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
-import { PooledKubeConfig } from "./kubeconfig.ts";
 
 /**
  * The target cluster's credentials: a kubeconfig in the link's Secret (key `kubeconfig`). Never logged, never put
@@ -70,7 +70,7 @@ export function clientFromSecret(
     );
   }
   const text = Buffer.from(secret.kubeconfig, "base64").toString("utf8");
-  const kc = new PooledKubeConfig();
+  const kc = new KubeConfig();
   try {
     kc.loadFromString(text);
   } catch {
@@ -95,7 +95,7 @@ export function clientFromSecret(
   }
   if (apiServerAddress) {
     const current = kc.getCurrentCluster()!;
-    const overridden = new PooledKubeConfig();
+    const overridden = new KubeConfig();
     overridden.loadFromOptions({
       clusters: kc.clusters.map((c) => (c.name === current.name ? { ...c, server: apiServerAddress } : c)),
       users: kc.users,

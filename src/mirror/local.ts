@@ -4,7 +4,8 @@ import { Informer } from "../kube/informer.ts";
 import { endpointSliceType, Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { parseRemoteRef } from "./naming.ts";
-import { ANNOTATION_MIRROR_HASH, type SliceVersion } from "./render.ts";
+import { ANNOTATION_MIRROR_HASH } from "../api/names.ts";
+import type { SliceVersion } from "./render.ts";
 import { PEERS_KEY, serviceKey } from "./target.ts";
 
 /**

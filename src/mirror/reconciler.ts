@@ -1,11 +1,9 @@
-import { LABEL_MANAGED_BY } from "../api/names.ts";
+import { ANNOTATION_MIRROR_HASH, ANNOTATION_STALE, LABEL_MANAGED_BY } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
 import { endpointSliceType, Resources, type ResourceType } from "../kube/resources.ts";
 import type { LocalMirror, LocalMirrors } from "./local.ts";
 import {
-  ANNOTATION_MIRROR_HASH,
-  ANNOTATION_STALE,
   countAddresses,
   renderPeerSlices,
   renderService,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { toTargetService, toTargetSlice } from "./model.ts";
-import { ANNOTATION_MIRROR_HASH, renderPeerSlices, renderService, renderSlices, type MirrorContext } from "./render.ts";
+import { ANNOTATION_MIRROR_HASH } from "../api/names.ts";
+import { renderPeerSlices, renderService, renderSlices, type MirrorContext } from "./render.ts";
 
 const ctx: MirrorContext = { link: "east", cluster: "east", sliceVersion: "v1beta1" };
 

@@ -1,4 +1,7 @@
 import {
+  ANNOTATION_MIRROR_HASH,
+  ANNOTATION_STALE,
+  ENDPOINTSLICE_MANAGER,
   ANNOTATION_REMOTE_REF,
   LABEL_ENDPOINTSLICE_MANAGED_BY,
   LABEL_LINK,
@@ -17,21 +20,6 @@ import { mirrorServiceName, mirrorSliceName, peerSliceName, remoteRef } from "./
  * they differ, so a steady state makes no writes at all, and fields the API server drops (e.g. v1beta1 `serving`
  * without its feature gate) cannot cause a write loop.
  */
-
-/**
- * The content hash of a mirror, as written by this controller. Belongs with the shared names in src/api/names.ts;
- * kept here until that file has it.
- */
-export const ANNOTATION_MIRROR_HASH = "zonesync.io/mirror-hash";
-/**
- * The `endpointslice.kubernetes.io/managed-by` value of the slices this controller writes. A label value cannot
- * contain "/", so src/api/names.ts's ENDPOINTSLICE_MANAGER ("zonesync.io/link-controller") is rejected by the API
- * server; this is the same name in the form Kubernetes uses for its own ("endpointslice-controller.k8s.io").
- */
-export const ENDPOINTSLICE_MANAGER = "link-controller.zonesync.io";
-
-/** Set on mirrored EndpointSlices whose endpoints were marked not ready because the target went stale. */
-export const ANNOTATION_STALE = "zonesync.io/stale";
 
 export type SliceVersion = "v1" | "v1beta1";
 

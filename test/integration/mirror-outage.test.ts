@@ -269,7 +269,7 @@ describe("link controller under failures", () => {
         30_000,
         `"${milestone}"`,
       );
-      await new Promise((r) => setTimeout(r, Math.random() * (i % 3 === 0 ? 300 : 800)));
+      await new Promise((r) => setTimeout(r, Math.random() * 300));
       child.kill("SIGKILL");
       await exited;
       killedAt.push(

@@ -198,6 +198,8 @@ describe.each([
       expect(c.env).toEqual([
         { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
         { name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+        { name: "NODE_OPTIONS", value: "--max-semi-space-size=4 --max-old-space-size=192" },
+        { name: "MALLOC_ARENA_MAX", value: "2" },
       ]);
       expect(c.ports).toEqual([{ name: "http", containerPort: 8080, protocol: "TCP" }]);
       expect(c.readinessProbe?.httpGet).toEqual({ path: "/readyz", port: "http" });
