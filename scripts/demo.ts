@@ -5,6 +5,7 @@ import type { KubeClient, KubeObject } from "../src/kube/client.ts";
 import { endpointSliceType, Resources } from "../src/kube/resources.ts";
 import { bundledChartPath, bundledCrdPath } from "../src/paths.ts";
 import type { Environment } from "../test/env/index.ts";
+import { eventually } from "../test/env/wait.ts";
 
 const NAMESPACE = "zonesync-system";
 const slices = endpointSliceType("v1beta1");
@@ -14,19 +15,8 @@ interface DemoOptions {
   say: (message: string) => void;
 }
 
-async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`, { cause: lastError });
+function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined | false>): Promise<T> {
+  return eventually(probe, timeoutMs, what, 250);
 }
 
 async function ensureNamespace(client: KubeClient, name: string): Promise<void> {

@@ -27,22 +27,4 @@ export async function createNamespace(client: KubeClient, name: string): Promise
   await client.create(Resources.namespaces, { metadata: { name, labels: { "zonesync.io/test": "true" } } });
 }
 
-/** Polls until `probe` returns a value that is not undefined/false, or fails with the last error after timeoutMs. */
-export async function eventually<T>(
-  probe: () => Promise<T | undefined | false>,
-  timeoutMs = 10_000,
-  what = "condition",
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      const value = await probe();
-      if (value !== undefined && value !== false) return value;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
-}
+export { eventually } from "./env/wait.ts";

@@ -7,6 +7,7 @@ import { KubeClient } from "../../src/kube/client.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { ensureBinaries, type Binaries } from "./binaries.ts";
 import { freePort } from "./ports.ts";
+import { eventually } from "./wait.ts";
 import { reapLeftovers, startProcess, type ManagedProcess } from "./processes.ts";
 
 export interface Cluster {
@@ -49,17 +50,7 @@ export interface StartOptions {
 const ETCD_DATA_PARENT = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
 
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (err) {
-      lastError = err;
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+  await eventually(probe, timeoutMs, what);
 }
 
 export function kubeconfigYaml(
