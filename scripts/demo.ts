@@ -148,8 +148,14 @@ async function summary(env: Environment): Promise<string> {
   );
   lines.push("Links in hub:");
   for (const link of links.items) {
-    const conditions = (link.status?.conditions as Array<{ type: string; status: string }> | undefined) ?? [];
-    const ready = conditions.find((c) => c.type === "Ready")?.status ?? "Unknown";
+    const conditions =
+      (link.status?.conditions as
+        Array<{ type: string; status: string; reason: string; message: string }> | undefined) ?? [];
+    const readyCondition = conditions.find((c) => c.type === "Ready");
+    const ready =
+      readyCondition?.status === "True"
+        ? "True"
+        : `${readyCondition?.status ?? "Unknown"} (${readyCondition?.reason ?? "no status yet"}: ${readyCondition?.message ?? ""})`;
     lines.push(
       `  ${link.metadata.name!.padEnd(6)} target=${link.spec.targetClusterName} mode=${String(link.status?.mode ?? "?")} ready=${ready} mirrored=${String(link.status?.mirroredServices ?? 0)}`,
     );

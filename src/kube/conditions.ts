@@ -51,7 +51,8 @@ export function setCondition(
     ...(update.observedGeneration !== undefined ? { observedGeneration: update.observedGeneration } : {}),
     lastTransitionTime: existing && existing.status === status ? existing.lastTransitionTime : kubeTime(now),
     reason: update.reason,
-    message: update.message ?? "",
+    // Never empty: the 1.20 test servers (built with a newer Go) decode an empty string in a patched list as null.
+    message: update.message || update.reason,
   };
   if (index >= 0) list[index] = next;
   else list.push(next);

@@ -1,7 +1,8 @@
 import { parseLink, type ZoneSyncLink } from "../api/link.ts";
 import { LABEL_CONTROLLER_MODE, LABEL_LINK } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
-import { describeError } from "../kube/errors.ts";
+import type { Condition } from "../kube/conditions.ts";
+import { describeError, isConflict, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
@@ -13,6 +14,8 @@ import { computeManagerStatus, statusDiffers, type DeploymentView } from "./stat
 export const RELEASE_KEY = "release";
 const LINK_KEY_PREFIX = "link/";
 const FIELD_MANAGER = "zonesync-manager";
+/** The status conditions the manager owns; the link controller owns CredentialsValid, TargetReachable, Mirrored. */
+const MANAGER_CONDITIONS = new Set(["Ready", "ControllerReady"]);
 
 export interface EventSink {
   event(obj: KubeObject, type: "Normal" | "Warning", reason: string, message: string): void;
@@ -219,16 +222,55 @@ export class Manager {
     }
   }
 
+  /**
+   * Writes the manager's part of a link's status: read-modify-write with the resourceVersion (a merge patch of the
+   * whole status), replacing only the manager's own conditions, so the link controller's conditions are kept. Server
+   * side apply would be the natural tool, but Kubernetes 1.20 treats a CRD's status conditions as one atomic list
+   * there (an apply by one manager drops the other's entries), so this works on every version.
+   */
   private async reconcileLinkStatus(name: string): Promise<void> {
-    const obj = this.links.get(`${this.options.namespace}/${name}`);
-    if (!obj || obj.metadata.deletionTimestamp) return;
+    const key = `${this.options.namespace}/${name}`;
+    let obj = this.links.get(key);
+    for (let attempt = 0; attempt < 3; attempt++) {
+      if (!obj || obj.metadata.deletionTimestamp) return;
+      const status = this.managerStatus(name, obj);
+      if (!statusDiffers(obj.status, status)) return;
+      const others = ((obj.status?.conditions as Condition[] | undefined) ?? []).filter(
+        (c) => !MANAGER_CONDITIONS.has(c.type),
+      );
+      const body: Record<string, unknown> = {
+        ...obj.status,
+        conditions: [...others, ...status.conditions],
+        mode: status.mode,
+      };
+      if (status.valuesHash) body.valuesHash = status.valuesHash;
+      if (status.observedGeneration !== undefined) body.observedGeneration = status.observedGeneration;
+      try {
+        await this.options.client.patch(
+          Resources.zoneSyncLinks,
+          this.options.namespace,
+          name,
+          { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: body },
+          { subresource: "status", fieldManager: FIELD_MANAGER },
+        );
+        return;
+      } catch (err) {
+        if (isNotFound(err)) return;
+        if (!isConflict(err)) throw err;
+        obj = await this.options.client.getOptional<LinkObject>(Resources.zoneSyncLinks, this.options.namespace, name);
+      }
+    }
+    throw new Error(`the status of link ${name} kept changing under the manager; retrying`);
+  }
+
+  private managerStatus(name: string, obj: LinkObject) {
     const parsed = parseLink(obj);
     const outcome = this.lastOutcome;
     const wantsStandalone = obj.metadata.labels?.[LABEL_CONTROLLER_MODE] === "standalone";
     const inDeployed = this.release.deployedEntries?.some((e) => e.name === name) ?? false;
-    const status = computeManagerStatus({
+    return computeManagerStatus({
       generation: obj.metadata.generation,
-      conditions: (obj.status?.conditions as never) ?? [],
+      conditions: (obj.status?.conditions as Condition[] | undefined) ?? [],
       wantsStandalone,
       deployments: this.deployments.list().filter((d) => d.metadata.labels?.[LABEL_LINK] === name),
       validationErrors: parsed.ok ? [] : parsed.errors,
@@ -236,15 +278,6 @@ export class Manager {
       valuesOutOfDate: !wantsStandalone && outcome?.action === "out-of-date" && !inDeployed,
       valuesHash: wantsStandalone ? undefined : outcome?.hash,
     });
-    if (!statusDiffers(obj.status, status)) return;
-    const body: Record<string, unknown> = { conditions: status.conditions, mode: status.mode };
-    if (status.valuesHash) body.valuesHash = status.valuesHash;
-    if (status.observedGeneration !== undefined) body.observedGeneration = status.observedGeneration;
-    await this.options.client.apply(
-      Resources.zoneSyncLinks,
-      { metadata: { name, namespace: this.options.namespace }, status: body },
-      { subresource: "status", fieldManager: FIELD_MANAGER },
-    );
   }
 }
 

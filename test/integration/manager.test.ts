@@ -262,6 +262,67 @@ describe("the manager", () => {
     });
   });
 
+  it("keeps the link controller's conditions when it writes its own, and folds them into Ready", async () => {
+    const namespace = uniqueName("cond");
+    await createNamespace(hub, namespace);
+    const name = uniqueName("k");
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    await startManager(namespace);
+    await eventually(async () => (await hub.get<Link>(Resources.zoneSyncLinks, namespace, name)).status?.mode, 60_000);
+    // What a link controller writes: its three conditions, by merge patch of the status.
+    const current = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+    const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+    const own = ["CredentialsValid", "TargetReachable", "Mirrored"].map((type) => ({
+      type,
+      status: type === "Mirrored" ? "False" : "True",
+      reason: type === "Mirrored" ? "NamespaceMissing" : "Ok",
+      message: `${type} as a link controller reports it`,
+      lastTransitionTime: now,
+    }));
+    await hub.patch(
+      Resources.zoneSyncLinks,
+      namespace,
+      name,
+      { status: { ...current.status, conditions: [...(current.status?.conditions ?? []), ...own] } },
+      { subresource: "status" },
+    );
+    const folded = await eventually(async () => {
+      const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+      return l.status?.conditions?.find((c) => c.type === "Ready")?.reason === "ControllerUnavailable" ||
+        l.status?.conditions?.find((c) => c.type === "Ready")?.reason === "ScaledToZero"
+        ? l
+        : undefined;
+    }, 15_000);
+    // The manager rewrote Ready; the link controller's entries are all still there.
+    expect(folded.status?.conditions?.map((c) => c.type).sort()).toEqual([
+      "ControllerReady",
+      "CredentialsValid",
+      "Mirrored",
+      "Ready",
+      "TargetReachable",
+    ]);
+    // A change the manager reports on (a new generation) keeps them too.
+    await hub.patch(Resources.zoneSyncLinks, namespace, name, { spec: { staleAfter: "3m" } });
+    const after = await eventually(
+      async () => {
+        const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+        const ready = l.status?.conditions?.find((c) => c.type === "Ready");
+        return (ready as { observedGeneration?: number } | undefined)?.observedGeneration === l.metadata.generation
+          ? l
+          : undefined;
+      },
+      15_000,
+      "Ready for the new generation",
+    );
+    expect(after.status?.conditions?.map((c) => c.type).sort()).toEqual([
+      "ControllerReady",
+      "CredentialsValid",
+      "Mirrored",
+      "Ready",
+      "TargetReachable",
+    ]);
+  });
+
   it("reports an invalid link with an Event and a condition, keeping its last valid spec", async () => {
     const namespace = uniqueName("inv");
     await createNamespace(hub, namespace);
