@@ -92,6 +92,9 @@ try {
       await new Promise((r) => setTimeout(r, 200));
     }
     const done = performance.now();
+    // Helm creates the Deployments before its process returns: wait for the upgrade to be counted, then settle.
+    while ((await upgradesDone(port)) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    await new Promise((r) => setTimeout(r, 3000));
     const upgrades = await upgradesDone(port);
     const rss = peakRssMb(manager.pid!);
     manager.kill("SIGTERM");
