@@ -183,3 +183,23 @@ describe("zonesync allow", () => {
     await adminClient("west").get(Resources.clusterRoles, undefined, `zonesync-remote-${source}`);
   });
 });
+
+describe("zonesync check --all-contexts", () => {
+  it("checks every context of the kubeconfig, each reported on its own", async () => {
+    const run = await zonesync(["check", "--all-contexts", "-o", "json"]);
+    expect([0, 1], run.stderr).toContain(run.exitCode);
+    const report = JSON.parse(run.stdout) as {
+      success: boolean;
+      clusters: Array<{
+        context: string;
+        categories: Array<{ name: string; checks: Array<{ id: string; result: string }> }>;
+      }>;
+    };
+    expect(report.clusters.map((c) => c.context).sort()).toEqual(["east", "hub", "west"]);
+    for (const c of report.clusters) {
+      const apiServer = c.categories.flatMap((cat) => cat.checks).find((check) => check.id === "links.api-server");
+      expect(apiServer?.result, c.context).toBe("ok");
+    }
+    expect(report.success).toBe(run.exitCode === 0);
+  });
+});
