@@ -68,6 +68,8 @@ if (( need_etcd )); then apt_install etcd-server; fi
 if [[ ! -x /usr/sbin/nginx ]]; then
   apt_install nginx-light libnginx-mod-stream openssl
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+  # Without systemd the package's init script may have started it on port 80: stop it (it was not there before).
+  if pgrep -x nginx >/dev/null 2>&1; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || pkill -x nginx || true; fi
 fi
 
 if (( ! need_kube )); then exit 0; fi
