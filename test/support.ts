@@ -1,8 +1,8 @@
 import { randomBytes } from "node:crypto";
 import { inject } from "vitest";
 import { KubeClient } from "../src/kube/client.ts";
-import { Resources } from "../src/kube/resources.ts";
 import type { SharedClusterInfo, SharedEnvironment } from "./env/index.ts";
+import { ensureNamespace } from "./env/namespaces.ts";
 
 export function sharedEnv(): SharedEnvironment {
   return inject("env");
@@ -23,8 +23,9 @@ export function uniqueName(prefix: string): string {
   return `${prefix}-${randomBytes(3).toString("hex")}`;
 }
 
+/** Creates a namespace for one test and waits until pods can be created in it. */
 export async function createNamespace(client: KubeClient, name: string): Promise<void> {
-  await client.create(Resources.namespaces, { metadata: { name, labels: { "zonesync.io/test": "true" } } });
+  await ensureNamespace(client, name);
 }
 
 export { eventually } from "./env/wait.ts";

@@ -5,7 +5,6 @@ import { parse } from "yaml";
 import type { ZoneSyncLinkInput } from "../../src/api/link.ts";
 import { targetServiceAccountName } from "../../src/api/names.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
-import { isAlreadyExists } from "../../src/kube/errors.ts";
 import { resourceForObject, Resources } from "../../src/kube/resources.ts";
 import { targetAccessManifests } from "../../src/link/access.ts";
 import { remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
@@ -34,13 +33,7 @@ export async function installCrd(client: KubeClient): Promise<void> {
   }
 }
 
-export async function ensureNamespace(client: KubeClient, name: string): Promise<void> {
-  try {
-    await client.create(Resources.namespaces, { metadata: { name, labels: { "zonesync.io/test": "true" } } });
-  } catch (err) {
-    if (!isAlreadyExists(err)) throw err;
-  }
-}
+export { ensureNamespace } from "../../test/env/namespaces.ts";
 
 /**
  * Grants `source` read access to the target (exactly the link controller's verbs) and returns a kubeconfig with a
