@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // Link controller benchmark: propagation latency (vs. a minimal watch-and-write floor), initial sync time, peak RSS.
 //   npx tsc -p tsconfig.json && node bench/mirror/run.ts [--latency 100,1000] [--sync 1000,5000] [--changes 200]
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -18,6 +18,7 @@ import {
   pool,
   putSecret,
   targetCredentials,
+  spawnLinkController,
 } from "./setup.ts";
 
 const { values } = parseArgs({
@@ -33,7 +34,6 @@ const latencySizes = values.latency!.split(",").filter(Boolean).map(Number);
 const syncSizes = values.sync!.split(",").filter(Boolean).map(Number);
 const CHANGES = Number(values.changes);
 const INTERVAL_MS = Number(values.interval);
-const repoRoot = join(import.meta.dirname, "..", "..");
 const slices = endpointSliceType("v1beta1");
 const NAMESPACES = 10;
 
@@ -214,30 +214,12 @@ function startController(
   extraEnv: Record<string, string> = {},
 ): Controller {
   const log = join(logDir, `${link.name}.log`);
-  const fd = openSync(log, "a");
-  const child = spawn(
-    process.execPath,
-    [
-      join(repoRoot, "dist", "src", "cli", "main.js"),
-      "link-controller",
-      "--link",
-      link.name,
-      "--namespace",
-      link.namespace,
-    ],
-    {
-      env: {
-        ...process.env,
-        KUBECONFIG: clusters.clusters.local!.kubeconfigPath,
-        ZONESYNC_HTTP_ADDR: "127.0.0.1:0",
-        ZONESYNC_LOG_FORMAT: "json",
-        ZONESYNC_LOG_LEVEL: "info",
-        ...extraEnv,
-      },
-      stdio: ["ignore", fd, fd],
-    },
-  );
-  closeSync(fd);
+  const child = spawnLinkController({
+    kubeconfig: clusters.clusters.local!.kubeconfigPath,
+    link,
+    logFile: log,
+    env: { ZONESYNC_LOG_LEVEL: "info", ...extraEnv },
+  });
   return { child, log };
 }
 

@@ -1,4 +1,5 @@
-import { readFileSync } from "node:fs";
+import { spawn, type ChildProcess } from "node:child_process";
+import { closeSync, openSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parse } from "yaml";
@@ -141,4 +142,40 @@ export async function pool<T>(
       }
     }),
   );
+}
+
+/**
+ * Runs the built CLI's link controller as its own process (so it can be killed or measured), output appended to
+ * `logFile`; JSON logs, health and metrics on a free loopback port.
+ */
+export function spawnLinkController(options: {
+  kubeconfig: string;
+  link: { name: string; namespace: string };
+  logFile: string;
+  env?: Record<string, string>;
+}): ChildProcess {
+  const fd = openSync(options.logFile, "a");
+  const child = spawn(
+    process.execPath,
+    [
+      join(repoRoot, "dist", "src", "cli", "main.js"),
+      "link-controller",
+      "--link",
+      options.link.name,
+      "--namespace",
+      options.link.namespace,
+    ],
+    {
+      env: {
+        ...process.env,
+        KUBECONFIG: options.kubeconfig,
+        ZONESYNC_HTTP_ADDR: "127.0.0.1:0",
+        ZONESYNC_LOG_FORMAT: "json",
+        ...options.env,
+      },
+      stdio: ["ignore", fd, fd],
+    },
+  );
+  closeSync(fd);
+  return child;
 }

@@ -1,5 +1,5 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
+import type { ChildProcess } from "node:child_process";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -14,6 +14,7 @@ import {
   linkObject,
   pool,
   putSecret,
+  spawnLinkController,
   targetCredentials,
 } from "../../bench/mirror/setup.ts";
 import { startEnvironment, type Environment } from "../env/index.ts";
@@ -231,33 +232,14 @@ describe("link controller under failures", () => {
     });
     const link = await prepareLink("crash", { selector: { matchLabels: labels } });
     const logDir = mkdtempSync(join(tmpdir(), "zonesync-crash-"));
-    const run = (i: number): ChildProcess => {
-      const fd = openSync(join(logDir, `run-${i}.log`), "a");
-      const child = spawn(
-        process.execPath,
-        [
-          join(repoRoot, "dist", "src", "cli", "main.js"),
-          "link-controller",
-          "--link",
-          link.name,
-          "--namespace",
-          link.namespace,
-        ],
-        {
-          // The same pod identity each time, as a restarted container: the Lease it held is its own again at once.
-          env: {
-            ...process.env,
-            KUBECONFIG: env.clusters.dst!.kubeconfigPath,
-            POD_NAME: "crash-test",
-            ZONESYNC_HTTP_ADDR: "127.0.0.1:0",
-            ZONESYNC_LOG_FORMAT: "json",
-          },
-          stdio: ["ignore", fd, fd],
-        },
-      );
-      closeSync(fd);
-      return child;
-    };
+    const run = (i: number): ChildProcess =>
+      spawnLinkController({
+        kubeconfig: env.clusters.dst!.kubeconfigPath,
+        link,
+        logFile: join(logDir, `run-${i}.log`),
+        // The same pod identity each time, as a restarted container: the Lease it held is its own again at once.
+        env: { POD_NAME: "crash-test" },
+      });
 
     const killedAt: string[] = [];
     for (let i = 0; i < 10; i++) {
