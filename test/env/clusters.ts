@@ -4,9 +4,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { stringify } from "yaml";
 import { KubeClient } from "../../src/kube/client.ts";
-import { Resources } from "../../src/kube/resources.ts";
 import { ensureBinaries, type Binaries } from "./binaries.ts";
 import { freePort } from "./ports.ts";
+import { waitUntilPodsAdmitted } from "./namespaces.ts";
 import { eventually } from "./wait.ts";
 import { reapLeftovers, startProcess, type ManagedProcess } from "./processes.ts";
 
@@ -209,43 +209,55 @@ export async function startClusters(names: string[], options: StartOptions = {})
           });
         };
 
+        const startControllerManager = (): void => {
+          internal.controllerManager = startProcess(
+            binaries.kubeControllerManager,
+            [
+              `--kubeconfig=${kubeconfigPath}`,
+              "--leader-elect=false",
+              "--port=0",
+              "--secure-port=0",
+              `--service-account-private-key-file=${saKey}`,
+              `--root-ca-file=${certFile}`,
+              `--cluster-cidr=${podCidr}`,
+              `--service-cluster-ip-range=${serviceCidr}`,
+              "--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-pvc-protection,-pv-protection,-ttl-after-finished,-csrsigning,-csrapproving,-csrcleaner",
+              "--concurrent-endpoint-syncs=10",
+              "--concurrent-service-endpoint-syncs=10",
+              "--concurrent-deployment-syncs=10",
+              "--concurrent-replicaset-syncs=10",
+              "--kube-api-qps=200",
+              "--kube-api-burst=400",
+              "--v=0",
+            ],
+            { logFile: join(dir, "kube-controller-manager.log") },
+          );
+        };
+
         await startApiserver();
         const caPem = readFileSync(certFile, "utf8");
         writeFileSync(kubeconfigPath, kubeconfigYaml([{ name, server, caPem, token }]), { mode: 0o600 });
-        internal.controllerManager = startProcess(
-          binaries.kubeControllerManager,
-          [
-            `--kubeconfig=${kubeconfigPath}`,
-            "--leader-elect=false",
-            "--port=0",
-            "--secure-port=0",
-            `--service-account-private-key-file=${saKey}`,
-            `--root-ca-file=${certFile}`,
-            `--cluster-cidr=${podCidr}`,
-            `--service-cluster-ip-range=${serviceCidr}`,
-            "--controllers=*,-nodelifecycle,-nodeipam,-cloud-node-lifecycle,-route,-service,-persistentvolume-binder,-attachdetach,-persistentvolume-expander,-pvc-protection,-pv-protection,-ttl-after-finished,-csrsigning,-csrapproving,-csrcleaner",
-            "--concurrent-endpoint-syncs=10",
-            "--concurrent-service-endpoint-syncs=10",
-            "--concurrent-deployment-syncs=10",
-            "--concurrent-replicaset-syncs=10",
-            "--kube-api-qps=200",
-            "--kube-api-burst=400",
-            "--v=0",
-          ],
-          { logFile: join(dir, "kube-controller-manager.log") },
-        );
+        startControllerManager();
         const client = KubeClient.load({ kubeconfig: kubeconfigPath });
-        await waitFor(`the default ServiceAccount token of ${name}`, 60_000, async () => {
+        await waitFor(`the controller-manager of ${name}`, 60_000, async () => {
           if (internal.controllerManager?.child.exitCode !== null) {
             throw new Error(`kube-controller-manager of ${name} exited; see ${dir}/kube-controller-manager.log`);
           }
-          const sa = await client.getOptional<{ metadata: { name: string }; secrets?: unknown[] }>(
-            Resources.serviceAccounts,
-            "default",
-            "default",
-          );
-          return Boolean(sa?.secrets?.length);
+          await waitUntilPodsAdmitted(client, "default", 1000);
+          return true;
         });
+
+        /**
+         * After an outage the API server comes back with the rest of its control plane. The controller-manager is
+         * restarted with it because client-go's reflectors back off exponentially while the server is down (0.8 s
+         * doubling to 30 s, with full jitter, reset only after 2 quiet minutes): after a 30 s outage its controllers
+         * could stay deaf for most of another minute, and a new namespace would get no ServiceAccount meanwhile.
+         */
+        const restartApiserver = async (): Promise<void> => {
+          await startApiserver();
+          await internal.controllerManager?.stop(3000);
+          startControllerManager();
+        };
 
         internal.cluster = {
           name,
@@ -262,7 +274,7 @@ export async function startClusters(names: string[], options: StartOptions = {})
           stopApiserver: async () => {
             await internal.apiserver?.stop(5000);
           },
-          startApiserver,
+          startApiserver: restartApiserver,
         };
         internals.push(internal);
         log(`cluster ${name} ready at ${server} (${Date.now() - started} ms)`);

@@ -1,13 +1,37 @@
 import type { KubeClient } from "../../src/kube/client.ts";
 import { isAlreadyExists } from "../../src/kube/errors.ts";
-import { Resources } from "../../src/kube/resources.ts";
+import { resourcePath, Resources } from "../../src/kube/resources.ts";
 import { eventually } from "./wait.ts";
 
 /**
- * Creates a namespace (fine if it exists) and waits until pods can be created in it: on Kubernetes 1.20 the
- * ServiceAccount admission plugin refuses pods ("No API token found for service account default") until the
- * controller-manager has made the default ServiceAccount's token, a fraction of a second after the namespace.
+ * Resolves once the API server's admission would accept a pod in `namespace`: a server-side dry run of a minimal
+ * pod goes through every admission plugin and stores nothing. This is what "the namespace is ready for pods" means
+ * on every Kubernetes version: 1.20's ServiceAccount admission refuses pods until the default ServiceAccount has its
+ * token Secret, 1.24+ (no token Secrets) until the default ServiceAccount exists.
  */
+export async function waitUntilPodsAdmitted(client: KubeClient, namespace: string, timeoutMs = 30_000): Promise<void> {
+  const pod = {
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { generateName: "admission-probe-", namespace },
+    spec: { containers: [{ name: "probe", image: "registry.k8s.io/pause:3.9" }] },
+  };
+  await eventually(
+    async () => {
+      await client.request("POST", resourcePath(Resources.pods, namespace), {
+        query: { dryRun: "All" },
+        body: pod,
+        timeoutMs: 5000,
+      });
+      return true;
+    },
+    timeoutMs,
+    `namespace ${namespace} to admit pods (its default ServiceAccount)`,
+    200,
+  );
+}
+
+/** Creates a namespace (fine if it exists) and waits until pods can be created in it. */
 export async function ensureNamespace(
   client: KubeClient,
   name: string,
@@ -20,16 +44,5 @@ export async function ensureNamespace(
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
   }
-  await eventually(
-    async () => {
-      const sa = await client.getOptional<{ metadata: { name?: string }; secrets?: unknown[] }>(
-        Resources.serviceAccounts,
-        name,
-        "default",
-      );
-      return Boolean(sa?.secrets?.length);
-    },
-    30_000,
-    `the default ServiceAccount token of namespace ${name}`,
-  );
+  await waitUntilPodsAdmitted(client, name);
 }
