@@ -17,9 +17,8 @@ export default defineConfig({
           globalSetup: ["test/global-setup.ts"],
           testTimeout: 120_000,
           hookTimeout: 180_000,
-          // Real control planes on a loaded 2-core machine have timing races outside our code (a new namespace's
-          // token, a helm process still returning); one retry with fresh names absorbs them, a real failure fails twice.
-          retry: 1,
+          // No retries: a test that fails once is a bug to find. scripts/test.ts reports any test that a
+          // per-test `retry` option made pass on a later try.
           pool: "forks",
           maxWorkers: 2,
         },

@@ -3,10 +3,21 @@
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, rmSync } from "node:fs";
 import { ensureBinaries } from "../test/env/binaries.ts";
+import { RETRY_REPORT, type RetriedTest } from "../test/retry-reporter.ts";
 
 const REPORT = ".zonesync-dev/vitest-report.json";
 
-/** The plain closing line ("N passed, N failed, N skipped") from vitest's JSON report. */
+/** The tests that needed more than one try, each printed; there are none while no test sets `retry`. */
+function retriedTests(): RetriedTest[] {
+  if (!existsSync(RETRY_REPORT)) return [];
+  const retried = JSON.parse(readFileSync(RETRY_REPORT, "utf8")) as RetriedTest[];
+  for (const t of retried) {
+    process.stderr.write(`[test] retried ${t.retries}× (${t.state}): ${t.file} › ${t.name}\n`);
+  }
+  return retried;
+}
+
+/** The plain closing line ("N passed, N failed, N skipped, N retried") from vitest's reports. */
 function summaryLine(): string | undefined {
   if (!existsSync(REPORT)) return undefined;
   const report = JSON.parse(readFileSync(REPORT, "utf8")) as {
@@ -15,7 +26,9 @@ function summaryLine(): string | undefined {
     numPendingTests: number;
     numTodoTests: number;
   };
-  return `tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${report.numPendingTests + report.numTodoTests} skipped`;
+  const skipped = report.numPendingTests + report.numTodoTests;
+  const retried = retriedTests().length;
+  return `tests: ${report.numPassedTests} passed, ${report.numFailedTests} failed, ${skipped} skipped, ${retried} retried`;
 }
 
 function step(name: string, command: string, args: string[]): void {
@@ -38,11 +51,13 @@ step("build", "tsc", ["-p", "tsconfig.json"]);
 step("lint", "eslint", ["--max-warnings=0", "."]);
 step("format", "prettier", ["--check", "--log-level=warn", "."]);
 rmSync(REPORT, { force: true });
+rmSync(RETRY_REPORT, { force: true });
 mkdirSync(".zonesync-dev", { recursive: true });
 step("tests", "vitest", [
   "run",
   "--reporter=default",
   "--reporter=json",
+  "--reporter=./test/retry-reporter.ts",
   `--outputFile.json=${REPORT}`,
   ...process.argv.slice(2),
 ]);
