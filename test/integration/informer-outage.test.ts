@@ -4,7 +4,7 @@ import { isKubeError } from "../../src/kube/errors.ts";
 import { Informer } from "../../src/kube/informer.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { startClusters, type Clusters } from "../env/index.ts";
-import { createNamespace, eventually } from "../support.ts";
+import { createNamespace, eventually, uniqueName } from "../support.ts";
 
 /**
  * A cluster of its own, because these tests restart its API server: a restart re-initialises the watch cache, so a
@@ -12,7 +12,7 @@ import { createNamespace, eventually } from "../support.ts";
  */
 let env: Clusters;
 let client: KubeClient;
-const ns = "outage";
+const ns = uniqueName("outage");
 
 beforeAll(async () => {
   env = await startClusters(["solo"]);
