@@ -207,13 +207,14 @@ describe("WorkQueue", () => {
   it("reports depth, adds and processing through the observer", async () => {
     const depths: number[] = [];
     const processed: Array<[string, boolean]> = [];
+    const durations = new Map<string, number>();
     let adds = 0;
     const queue = new WorkQueue({
       observer: {
         depth: (d) => depths.push(d),
         added: () => adds++,
         processed: (key, ms, error) => {
-          expect(ms).toBeGreaterThanOrEqual(0);
+          durations.set(key, ms);
           processed.push([key, error !== undefined]);
         },
       },
@@ -223,6 +224,7 @@ describe("WorkQueue", () => {
     queue.add("a");
     expect(queue.depth).toBe(2);
     void queue.run(async (key) => {
+      if (key === "a") await sleep(40);
       if (key === "b") throw new Error("b fails");
     });
     await until(() => processed.length >= 2);
@@ -234,5 +236,8 @@ describe("WorkQueue", () => {
       ["a", false],
       ["b", true],
     ]);
+    // The duration is the handler's own time: "a" slept 40 ms, "b" threw at once.
+    expect(durations.get("a")).toBeGreaterThanOrEqual(39);
+    expect(durations.get("b")).toBeLessThan(durations.get("a")!);
   });
 });

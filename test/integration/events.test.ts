@@ -1,4 +1,6 @@
+import { Writable } from "node:stream";
 import { describe, expect, it } from "vitest";
+import winston from "winston";
 import type { KubeObject } from "../../src/kube/client.ts";
 import { EventRecorder, type KubeEvent } from "../../src/kube/events.ts";
 import { Resources } from "../../src/kube/resources.ts";
@@ -67,7 +69,7 @@ describe("EventRecorder", () => {
     expect(Date.parse(synced.lastTimestamp)).toBeGreaterThan(Date.parse(synced.firstTimestamp));
   });
 
-  it("starts a new Event after the aggregation window, and never throws on failures", async () => {
+  it("starts a new Event after the aggregation window", async () => {
     const { cm, events, client } = await setup();
     const recorder = new EventRecorder({ client, component: "zonesync-manager", aggregateWindowMs: 0 });
     recorder.normal(cm, "Synced", "again");
@@ -76,12 +78,41 @@ describe("EventRecorder", () => {
     recorder.normal(cm, "Synced", "again");
     await recorder.flush();
     expect((await events()).map((e) => e.count)).toEqual([1, 1]);
+  });
 
-    // A namespace that does not exist: the write fails, the caller does not notice.
-    const ghost = { kind: "ConfigMap", apiVersion: "v1", name: "x", namespace: "no-such-namespace-zz", uid: "u" };
-    expect(() => recorder.warning(ghost, "Lost", "nobody will see this")).not.toThrow();
-    await expect(recorder.record(ghost, "Warning", "Lost", "nor this")).resolves.toBeUndefined();
-    const all = await client.list<KubeEvent>(Resources.events, "no-such-namespace-zz");
-    expect(all.items).toEqual([]);
+  it("logs a write the API server refuses, resolves anyway, and keeps recording", async () => {
+    const { cm, events, client } = await setup();
+    const lines: string[] = [];
+    const logger = winston.createLogger({
+      format: winston.format.json(),
+      transports: [
+        new winston.transports.Stream({
+          stream: new Writable({
+            write(chunk: Buffer, _encoding, done) {
+              lines.push(chunk.toString());
+              done();
+            },
+          }),
+        }),
+      ],
+    });
+    const recorder = new EventRecorder({ client, component: "zonesync-manager", logger });
+    // The Event's namespace does not exist: the API server refuses the write with 404.
+    const ghost = { kind: "ConfigMap", apiVersion: "v1", name: "x", namespace: uniqueName("missing"), uid: "u" };
+    await expect(recorder.record(ghost, "Warning", "Lost", "nobody will see this")).resolves.toBeUndefined();
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, string>);
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: "warn",
+        message: "cannot record event",
+        reason: "Lost",
+        object: `ConfigMap ${ghost.namespace}/x`,
+        error: expect.stringMatching(/404|not found/i),
+      }),
+    ]);
+    // The failure did not break the recorder.
+    recorder.warning(cm, "StillWorking", "after a failure");
+    await recorder.flush();
+    expect((await events()).map((e) => e.reason)).toEqual(["StillWorking"]);
   });
 });

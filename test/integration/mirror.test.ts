@@ -2,14 +2,15 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { LinkController } from "../../src/mirror/controller.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
 import { adminClient, cluster, eventually, uniqueName } from "../support.ts";
 
-const slices = endpointSliceType("v1beta1");
+/** The EndpointSlice type the clusters serve (set in beforeAll). */
+let slices: ResourceType;
 
 interface Slice extends KubeObject {
   endpoints?: Array<{ addresses: string[]; hostname?: string; conditions?: { ready?: boolean } }>;
@@ -119,6 +120,7 @@ async function writes(controller: LinkController): Promise<number> {
 beforeAll(async () => {
   hub = adminClient("hub");
   east = adminClient("east");
+  slices = endpointSliceType(await servedVersion(hub, "discovery.k8s.io"));
   await installCrd(hub);
   const creds = await targetCredentials(east, cluster("east"), "hub");
   eastKubeconfig = creds.kubeconfig;
@@ -143,7 +145,14 @@ describe("link controller on real clusters", () => {
     await eventually(async () => controller.synced, 20_000, "the initial sync");
 
     await east.create(Resources.deployments, deployment(ns, "web", 2));
-    await waitForAddresses(east, ns, "web", 0, 5000).catch(() => undefined);
+    // The pods are ready before the Service exists, so the target's EndpointSlice is written with both at once.
+    await eventually(
+      async () =>
+        (await east.get<KubeObject & { status?: { readyReplicas?: number } }>(Resources.deployments, ns, "web")).status
+          ?.readyReplicas === 2,
+      20_000,
+      "2 ready replicas of web in east",
+    );
     await east.create(Resources.services, {
       metadata: { name: "web", namespace: ns, labels: { "export-test": token } },
       spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80, targetPort: 80 }] },
