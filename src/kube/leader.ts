@@ -32,7 +32,8 @@ export function leaseExpiry(spec: Lease["spec"]): number {
 }
 
 export interface LeaderElectorOptions {
-  client: KubeClient;
+  /** Only `request` is used (GET/PUT/POST of the Lease), so tests can pass an in-memory API server. */
+  client: Pick<KubeClient, "request">;
   /** The Lease, e.g. `zonesync-link-<name>`. */
   name: string;
   namespace: string;
