@@ -2,13 +2,12 @@ import { readFileSync } from "node:fs";
 import { execa } from "execa";
 import { parseAllDocuments } from "yaml";
 import type { KubeClient, KubeObject } from "../src/kube/client.ts";
-import { endpointSliceType, Resources } from "../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../src/kube/resources.ts";
 import { bundledChartPath, bundledCrdPath } from "../src/paths.ts";
 import type { Environment } from "../test/env/index.ts";
 import { eventually } from "../test/env/wait.ts";
 
 const NAMESPACE = "zonesync-system";
-const slices = endpointSliceType("v1beta1");
 
 interface DemoOptions {
   kubeconfigPath: string;
@@ -141,6 +140,7 @@ export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOpt
 
 async function summary(env: Environment): Promise<string> {
   const hub = env.clusters.hub!.client();
+  const slices = endpointSliceType(await servedVersion(hub, "discovery.k8s.io"));
   const lines: string[] = ["", "zonesync is running on hub, east and west", ""];
   const links = await hub.list<KubeObject & { spec: { targetClusterName: string }; status?: Record<string, unknown> }>(
     Resources.zoneSyncLinks,

@@ -7,7 +7,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import type { KubeClient, KubeObject, WatchEventType } from "../../src/kube/client.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { mirrorServiceName, mirrorSliceName } from "../../src/mirror/naming.ts";
 import { startClusters, type Clusters } from "../../test/env/index.ts";
 import {
@@ -34,7 +34,8 @@ const latencySizes = values.latency!.split(",").filter(Boolean).map(Number);
 const syncSizes = values.sync!.split(",").filter(Boolean).map(Number);
 const CHANGES = Number(values.changes);
 const INTERVAL_MS = Number(values.interval);
-const slices = endpointSliceType("v1beta1");
+/** The EndpointSlice type the clusters serve (set in main). */
+let slices: ResourceType;
 const NAMESPACES = 10;
 
 interface Slice extends KubeObject {
@@ -283,6 +284,7 @@ async function main(): Promise<void> {
   // Pooled connections for the bench's own clients too, so the floor is not slowed by per-request TLS handshakes.
   const target = clusters.clusters.target!.client();
   const local = clusters.clusters.local!.client();
+  slices = endpointSliceType(await servedVersion(target, "discovery.k8s.io"));
   const logDir = mkdtempSync(join(tmpdir(), "zonesync-bench-"));
   const results: string[] = [];
   try {

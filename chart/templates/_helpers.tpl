@@ -168,17 +168,16 @@ Fails the render on controllers entries the schema cannot catch: duplicate names
 {{- end -}}
 
 {{/*
-PodDisruptionBudget apiVersion: policy/v1 where the cluster serves it (1.21+), else policy/v1beta1 (1.20).
-A live cluster's discovery lists the kind; `helm template` knows only group/versions, so there the Kubernetes
-version (--kube-version) decides.
+PodDisruptionBudget apiVersion: policy/v1 unless the cluster is known to lack it: Kubernetes < 1.21 (1.20 serves
+only policy/v1beta1) whose discovery does not list policy/v1 PodDisruptionBudgets. The group/version list alone does
+not tell: `helm template` always lists policy/v1, and a cluster whose policy discovery failed lists neither version.
 */}}
 {{- define "zonesync.pdb.apiVersion" -}}
-{{- $v1 := .Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget" -}}
-{{- $offline := and (.Capabilities.APIVersions.Has "policy/v1") (semverCompare ">=1.21-0" .Capabilities.KubeVersion.Version) -}}
-{{- if or $v1 $offline -}}
-policy/v1
-{{- else -}}
+{{- $before121 := semverCompare "<1.21-0" .Capabilities.KubeVersion.Version -}}
+{{- if and $before121 (not (.Capabilities.APIVersions.Has "policy/v1/PodDisruptionBudget")) -}}
 policy/v1beta1
+{{- else -}}
+policy/v1
 {{- end -}}
 {{- end -}}
 

@@ -9,8 +9,8 @@ import {
   SECRET_TYPE_REMOTE_KUBECONFIG,
 } from "../api/names.ts";
 import type { KubeObject } from "../kube/client.ts";
-import { isForbidden, isNotFound } from "../kube/errors.ts";
-import { endpointSliceType, Resources, type ResourceType } from "../kube/resources.ts";
+import { isForbidden } from "../kube/errors.ts";
+import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../kube/resources.ts";
 import { parseKubeconfig, type Kubeconfig, type KubeconfigEntry } from "./kubeconfig.ts";
 import type { CheckClient } from "./light-client.ts";
 import { readDeployedRelease, type HelmRelease } from "./release.ts";
@@ -340,15 +340,7 @@ export class ClusterContext {
 
   /** The EndpointSlice version the server offers (1.20 has only v1beta1). */
   sliceType(): Promise<ResourceType> {
-    return this.once("sliceType", async () => {
-      try {
-        await this.client.request("GET", "/apis/discovery.k8s.io/v1");
-        return endpointSliceType("v1");
-      } catch (err) {
-        if (isNotFound(err)) return endpointSliceType("v1beta1");
-        throw err;
-      }
-    });
+    return this.once("sliceType", async () => endpointSliceType(await servedVersion(this.client, "discovery.k8s.io")));
   }
 
   /** Mirror Services (labelled with their link and source cluster), in every namespace. */

@@ -363,17 +363,6 @@ export class KubeClient {
     return controller;
   }
 
-  /** The API groups/versions the server offers, e.g. to pick the EndpointSlice version. */
-  async serverSupports(groupVersion: string): Promise<boolean> {
-    try {
-      await this.request("GET", groupVersion.includes("/") ? `/apis/${groupVersion}` : `/api/${groupVersion}`);
-      return true;
-    } catch (err) {
-      if (err instanceof KubeApiError && err.status === 404) return false;
-      throw err;
-    }
-  }
-
   async serverVersion(): Promise<{ major: string; minor: string; gitVersion: string }> {
     return this.request("GET", "/version", { timeoutMs: 10_000 });
   }

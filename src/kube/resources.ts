@@ -1,3 +1,5 @@
+import { isNotFound } from "./errors.ts";
+
 /** Where a kind of object lives in the Kubernetes REST API. */
 export interface ResourceType {
   group: string;
@@ -59,9 +61,10 @@ export const Resources = {
     kind: "CustomResourceDefinition",
     namespaced: false,
   },
+  /** policy/v1 (Kubernetes 1.21+); servedVersion(client, "policy") says whether a server has only v1beta1. */
   podDisruptionBudgets: {
     group: "policy",
-    version: "v1beta1",
+    version: "v1",
     plural: "poddisruptionbudgets",
     kind: "PodDisruptionBudget",
     namespaced: true,
@@ -77,6 +80,24 @@ export const Resources = {
 
 export function endpointSliceType(version: "v1" | "v1beta1"): ResourceType {
   return { group: "discovery.k8s.io", version, plural: "endpointslices", kind: "EndpointSlice", namespaced: true };
+}
+
+/**
+ * The version a server offers of a group whose kinds went v1 in Kubernetes 1.21, EndpointSlice (discovery.k8s.io)
+ * and PodDisruptionBudget (policy): v1, or v1beta1 where the server does not serve v1 (1.20). Asks the server's
+ * discovery; any client with `request` will do (KubeClient, check's CheckClient).
+ */
+export async function servedVersion(
+  client: { request(method: string, path: string): Promise<unknown> },
+  group: "discovery.k8s.io" | "policy",
+): Promise<"v1" | "v1beta1"> {
+  try {
+    await client.request("GET", `/apis/${group}/v1`);
+    return "v1";
+  } catch (err) {
+    if (isNotFound(err)) return "v1beta1";
+    throw err;
+  }
 }
 
 export function apiVersionOf(type: ResourceType): string {

@@ -7,7 +7,7 @@ import { EventRecorder } from "../kube/events.ts";
 import type { CheckResult } from "../kube/health.ts";
 import { backoffDelay, Informer } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader.ts";
-import { Resources } from "../kube/resources.ts";
+import { Resources, servedVersion } from "../kube/resources.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
 import { TargetConnector } from "./connector.ts";
@@ -231,7 +231,7 @@ export class LinkController {
   private async probeLocalSliceVersion(): Promise<SliceVersion> {
     for (let attempt = 0; ; attempt++) {
       try {
-        return (await this.client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1";
+        return await servedVersion(this.client, "discovery.k8s.io");
       } catch (err) {
         if (attempt >= 6) throw new Error("cannot reach the local API server", { cause: err });
         const delay = backoffDelay(attempt, 500, 5000);

@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { parseLink } from "../../src/api/link.ts";
 import type { KubeObject } from "../../src/kube/client.ts";
 import { KubeApiError } from "../../src/kube/errors.ts";
-import { Resources } from "../../src/kube/resources.ts";
+import { Resources, servedVersion } from "../../src/kube/resources.ts";
 import { kubeconfigYaml } from "../env/index.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
 
@@ -198,8 +198,14 @@ describe("chart on Kubernetes 1.20", () => {
       values([a]),
     ]);
     expect(install.exitCode, install.stderr).toBe(0);
-    const pdb = await client.get<KubeObject>(Resources.podDisruptionBudgets, namespace, `zonesync-link-${a}`);
-    expect(pdb.apiVersion).toBe("policy/v1beta1");
+    // The chart picks the version the server offers (policy/v1beta1 on 1.20 only).
+    const pdbVersion = await servedVersion(client, "policy");
+    const pdb = await client.get<KubeObject>(
+      { ...Resources.podDisruptionBudgets, version: pdbVersion },
+      namespace,
+      `zonesync-link-${a}`,
+    );
+    expect(pdb.apiVersion).toBe(`policy/${pdbVersion}`);
 
     // From here on, Helm acts as the manager does: with the manager ServiceAccount's token.
     const manager = `${release}-manager`;

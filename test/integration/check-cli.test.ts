@@ -17,7 +17,7 @@ import { CheckReportSchema } from "../../src/check/schema.ts";
 import type { CheckReport, CheckResult } from "../../src/check/types.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { standaloneControllerManifests } from "../../src/link/standalone.ts";
 import { kubeconfigYaml, startEnvironment, type Environment } from "../env/index.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
@@ -168,9 +168,10 @@ describe("zonesync check on a healthy setup", () => {
       spec: { clusterIP: "None", selector: labels, ports: [{ port: 12345 }] },
     } as KubeObject);
     await eventually(() => deploymentAvailable(solo, ns, controllerName("east")), 60_000, "the chart controller");
+    const sliceType = endpointSliceType(await servedVersion(solo, "discovery.k8s.io"));
     await eventually(
       async () => {
-        const slices = await solo.list<KubeObject & { endpoints?: unknown[] }>(endpointSliceType("v1beta1"), ns, {
+        const slices = await solo.list<KubeObject & { endpoints?: unknown[] }>(sliceType, ns, {
           labelSelector: "kubernetes.io/service-name=nginx-deployment-hl",
         });
         return slices.items.some((s) => (s.endpoints ?? []).length > 0);

@@ -17,7 +17,7 @@ import type { CheckClient } from "../../src/check/light-client.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { microTime } from "../../src/kube/leader.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { targetAccessManifests } from "../../src/link/access.ts";
 import { ANNOTATION_TARGET_SERVICE_ACCOUNT, remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
 import { eventually } from "../support.ts";
@@ -198,8 +198,7 @@ export async function createMirror(
     spec: { ports: [{ name: "http", port: 80, protocol: "TCP" }] },
   } as KubeObject);
   if (endpoints > 0) {
-    const version = (await client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1";
-    await client.create(endpointSliceType(version), {
+    await client.create(endpointSliceType(await servedVersion(client, "discovery.k8s.io")), {
       metadata: {
         name: `${name}-abc`,
         namespace,

@@ -3,12 +3,10 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { KubeApiError } from "../../src/kube/errors.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { kubeconfigYaml, startClusters } from "../env/index.ts";
 import { trackedPids } from "../env/processes.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
-
-const slices = endpointSliceType("v1beta1");
 
 interface Slice extends KubeObject {
   endpoints?: Array<{ addresses: string[] }>;
@@ -29,6 +27,7 @@ function deployment(namespace: string, name: string, replicas: number, image = "
 }
 
 async function sliceAddresses(client: KubeClient, namespace: string, service: string): Promise<string[]> {
+  const slices = endpointSliceType(await servedVersion(client, "discovery.k8s.io"));
   const list = await client.list<Slice>(slices, namespace, { labelSelector: `kubernetes.io/service-name=${service}` });
   return list.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses)).sort();
 }

@@ -5,7 +5,7 @@ import { execa, type ResultPromise } from "execa";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import { standaloneControllerManifests } from "../../src/link/standalone.ts";
 import { bundledCrdPath } from "../../src/paths.ts";
@@ -103,7 +103,8 @@ describe("the link controller's own RBAC", () => {
       metadata: { name: "web", namespace: exported, labels: { "zonesync.io/exported": "true" } },
       spec: { ports: [{ name: "http", port: 80, protocol: "TCP" }] },
     });
-    await east.create(endpointSliceType("v1beta1"), {
+    const sliceType = endpointSliceType(await servedVersion(east, "discovery.k8s.io"));
+    await east.create(sliceType, {
       metadata: {
         name: "web-1",
         namespace: exported,
@@ -116,11 +117,9 @@ describe("the link controller's own RBAC", () => {
 
     const mirrored = await eventually(
       async () => {
-        const list = await hub.list<KubeObject & { endpoints?: Array<{ addresses: string[] }> }>(
-          endpointSliceType("v1beta1"),
-          exported,
-          { labelSelector: `zonesync.io/link=${link}` },
-        );
+        const list = await hub.list<KubeObject & { endpoints?: Array<{ addresses: string[] }> }>(sliceType, exported, {
+          labelSelector: `zonesync.io/link=${link}`,
+        });
         const addresses = list.items.flatMap((s) => (s.endpoints ?? []).flatMap((e) => e.addresses));
         return addresses.length ? addresses : undefined;
       },
