@@ -1,6 +1,6 @@
 import type { KubeClient } from "../kube/client.ts";
 import { backoffDelay } from "../kube/informer.ts";
-import { Resources } from "../kube/resources.ts";
+import { Resources, servedVersion } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { classifyTargetError } from "./credentials.ts";
 import type { SliceVersion } from "./render.ts";
@@ -74,7 +74,11 @@ export class TargetConnector {
   }
 
   private async connectLoop(config: TargetConfig, signal: AbortSignal): Promise<void> {
-    for (let attempt = 0; !signal.aborted; attempt++) {
+    // The backoff grows per kind of failure: a server that is coming back answers 401/403 for a moment (before its
+    // authorizer's caches are synced), which must not inherit the long streak of "unreachable" attempts and wait
+    // the 30 s ceiling of refused credentials.
+    let streak = { kind: "", attempt: 0 };
+    while (!signal.aborted) {
       let candidate: TargetWatch | undefined;
       try {
         candidate = await this.open(config, signal);
@@ -95,8 +99,10 @@ export class TargetConnector {
           if (this.current?.client !== config.client) await config.client.close();
           return;
         }
-        const ceiling = classifyTargetError(err) === "unreachable" ? 4000 : 30_000;
-        const delay = Math.min(ceiling, backoffDelay(attempt, 500, ceiling));
+        const kind = classifyTargetError(err);
+        streak = { kind, attempt: streak.kind === kind ? streak.attempt + 1 : 0 };
+        const ceiling = kind === "unreachable" ? 4000 : 30_000;
+        const delay = Math.min(ceiling, backoffDelay(streak.attempt, 500, ceiling));
         this.options.onFailure(err, delay);
         await sleep(delay, signal);
       }
@@ -106,7 +112,7 @@ export class TargetConnector {
   /** Probes the target (version, rights) and syncs new watches; throws the first error. */
   private async open(config: TargetConfig, signal: AbortSignal): Promise<TargetWatch> {
     const { client, selector, namespaces, peers } = config;
-    const sliceVersion: SliceVersion = (await client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1";
+    const sliceVersion: SliceVersion = await servedVersion(client, "discovery.k8s.io");
     if (selector !== undefined) {
       // Proves the credentials and the list right before anything is swapped.
       await client.list(Resources.services, namespaces?.[0], { labelSelector: selector, limit: 1 });
