@@ -29,9 +29,10 @@ import type { CheckReport } from "../../src/check/types.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { microTime } from "../../src/kube/leader.ts";
-import { endpointSliceType, Resources } from "../../src/kube/resources.ts";
+import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { targetAccessManifests } from "../../src/link/access.ts";
 import { remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
+import { installCrd } from "../mirror/setup.ts";
 import { kubeconfigYaml, startEnvironment, type SharedEnvironment } from "../../test/env/index.ts";
 
 const exec = promisify(execFile);
@@ -101,6 +102,8 @@ async function setUp(env: Env, ns: string, dir: string): Promise<() => Promise<v
   const tokens = new Map<string, string>(); // "<source>→<target>" → token
   await Promise.all(
     clients.map(async (target, ti) => {
+      // The links are written before the chart (which would bring the CRD) is installed.
+      await installCrd(target);
       await target.create(Resources.namespaces, { metadata: { name: ns } });
       undo.push(() => target.delete(Resources.namespaces, undefined, ns));
       for (const source of env.clusters.filter((_, i) => i !== ti)) {
@@ -124,7 +127,7 @@ async function setUp(env: Env, ns: string, dir: string): Promise<() => Promise<v
     clients.map(async (client, si) => {
       const source = env.clusters[si]!;
       const targets = env.clusters.filter((_, i) => i !== si);
-      const sliceType = endpointSliceType((await client.serverSupports("discovery.k8s.io/v1")) ? "v1" : "v1beta1");
+      const sliceType = endpointSliceType(await servedVersion(client, "discovery.k8s.io"));
       const links = Array.from({ length: LINKS }, (_, i) => ({
         name: `${ns.slice(-6)}-${i}`,
         target: targets[i % targets.length]!,
