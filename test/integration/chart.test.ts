@@ -183,10 +183,15 @@ describe("chart on Kubernetes 1.20", () => {
         reject: false,
         env: { HELM_CACHE_HOME: join(tmpdir(), "zonesync-helm-cache") },
       });
+    // The release's own manager runs too (the pod simulator starts it): with `apply: none` it only reports, so its
+    // own `helm upgrade` (no ZoneSyncLinks here: it would drop both entries) cannot race the upgrades below.
     const values = (names: string[]) =>
       tempFile(
         "values.json",
-        JSON.stringify({ controllers: names.map((name) => ({ name, podDisruptionBudget: { enabled: true } })) }),
+        JSON.stringify({
+          manager: { apply: "none" },
+          controllers: names.map((name) => ({ name, podDisruptionBudget: { enabled: true } })),
+        }),
       );
 
     const install = await helm(hub.kubeconfigPath, [
