@@ -23,6 +23,18 @@ export default defineConfig({
           maxWorkers: 2,
         },
       },
+      {
+        test: {
+          // Every benchmark once at a tiny size, after the other tests and one at a time: each starts control planes
+          // of its own, which would only add load to the cluster tests of a 2-core machine.
+          name: "bench",
+          include: ["test/bench/**/*.test.ts"],
+          testTimeout: 300_000,
+          pool: "forks",
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
+        },
+      },
     ],
   },
 });
