@@ -116,6 +116,44 @@ describe("parseLink", () => {
     ]);
   });
 
+  it("defaults and bounds the untrusted-target knobs: excludeCIDRs, mirrorFQDN, maxServices", () => {
+    const result = parseLink(valid());
+    expect(result.ok && result.link.spec).toMatchObject({ mirrorFQDN: false, maxServices: 1000 });
+    expect(result.ok && result.link.spec.excludeCIDRs).toBeUndefined();
+    const set = parseLink({
+      ...valid(),
+      spec: { ...valid().spec, excludeCIDRs: ["10.96.0.0/12", "fd00::/8"], mirrorFQDN: true, maxServices: 10_000 },
+    });
+    expect(set.ok && set.link.spec).toMatchObject({
+      excludeCIDRs: ["10.96.0.0/12", "fd00::/8"],
+      mirrorFQDN: true,
+      maxServices: 10_000,
+    });
+    expect(errorsOf((l) => (l.spec.maxServices = 10_001))).toEqual(["spec.maxServices: must be between 1 and 10000"]);
+    expect(errorsOf((l) => (l.spec.maxServices = 0))).toEqual(["spec.maxServices: must be between 1 and 10000"]);
+    expect(errorsOf((l) => (l.spec.maxServices = 2.5))).toEqual(["spec.maxServices: must be an integer"]);
+    expect(errorsOf((l) => (l.spec.mirrorFQDN = "yes"))).toEqual([expect.stringMatching(/^spec\.mirrorFQDN: /)]);
+    expect(errorsOf((l) => (l.spec.excludeCIDRs = Array(65).fill("10.0.0.0/8")))).toEqual([
+      "spec.excludeCIDRs: must have at most 64 entries",
+    ]);
+    expect(errorsOf((l) => (l.spec.excludeCIDRs = ["10.0.0.0"]))).toEqual([
+      'spec.excludeCIDRs[0]: must be a CIDR such as "10.0.0.0/8" or "fd00::/8"',
+    ]);
+    // The schema's pattern lets these through; the controller's own parser does not.
+    expect(
+      errorsOf(
+        (l) =>
+          (l.spec.excludeCIDRs = ["10.0.0.0/33", "010.0.0.0/8", "fd00::/129", "1:2/8", "10.0.0.0/8", "10.0.0.0/8"]),
+      ),
+    ).toEqual([
+      'spec.excludeCIDRs[0]: "10.0.0.0/33" is not a CIDR: the prefix length must be 0-32',
+      'spec.excludeCIDRs[1]: "010.0.0.0/8" is not a CIDR: "010.0.0.0" is not an IPv4 or IPv6 address',
+      'spec.excludeCIDRs[2]: "fd00::/129" is not a CIDR: the prefix length must be 0-128',
+      'spec.excludeCIDRs[3]: "1:2/8" is not a CIDR: "1:2" is not an IPv4 or IPv6 address',
+      'spec.excludeCIDRs[5]: duplicate CIDR "10.0.0.0/8"',
+    ]);
+  });
+
   it("strips unknown spec fields (an older manager tolerates a newer CRD)", () => {
     const result = parseLink({ ...valid(), spec: { ...valid().spec, futureField: 1, controller: { futureKnob: 2 } } });
     expect(result.ok).toBe(true);

@@ -14,6 +14,7 @@ import {
   type Condition,
   type LabelSelector,
 } from "./kube-schemas.ts";
+import { parseCidr } from "./ip.ts";
 import { API_VERSION, LINK_KIND } from "./names.ts";
 
 /**
@@ -31,6 +32,11 @@ export const DEFAULT_CLUSTER_DOMAIN = "cluster.local";
 export const DEFAULT_STALE_AFTER = "2m";
 export const MIN_STALE_AFTER_MS = 5_000;
 export const DEFAULT_ZONE_SYNC_PORT = 12345;
+export const DEFAULT_MAX_SERVICES = 1000;
+export const MAX_MAX_SERVICES = 10_000;
+export const MAX_EXCLUDE_CIDRS = 64;
+/** The characters a CIDR can have (the controller checks the rest: see semanticErrors). */
+const CIDR_SHAPE = /^[0-9A-Fa-f:.]+\/[0-9]{1,3}$/;
 
 export const CONDITION_TYPES = ["Ready", "CredentialsValid", "ControllerReady", "Mirrored", "TargetReachable"] as const;
 export type ConditionType = (typeof CONDITION_TYPES)[number];
@@ -100,6 +106,37 @@ export const ZoneSyncLinkSpecSchema = z
       .describe(
         `How long the target may be unreachable before its mirrors are reported stale (at least 5s, default ` +
           `${DEFAULT_STALE_AFTER}).`,
+      ),
+    excludeCIDRs: z
+      .array(
+        z
+          .string()
+          .max(49, "must be at most 49 characters")
+          .regex(CIDR_SHAPE, 'must be a CIDR such as "10.0.0.0/8" or "fd00::/8"'),
+      )
+      .max(MAX_EXCLUDE_CIDRS, `must have at most ${MAX_EXCLUDE_CIDRS} entries`)
+      .optional()
+      .describe(
+        "Endpoint addresses of the target in these CIDRs are never mirrored (at most " +
+          `${MAX_EXCLUDE_CIDRS}), e.g. this cluster's own pod and Service ranges. Loopback, link-local ` +
+          "(incl. 169.254.169.254), unspecified, multicast and broadcast addresses are never mirrored anyway.",
+      ),
+    mirrorFQDN: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Mirror the target's FQDN EndpointSlices (default false). Their addresses are DNS names the target chose, " +
+          "which resolve wherever their owner says; only IPv4 and IPv6 slices are mirrored unless this is true.",
+      ),
+    maxServices: z
+      .number()
+      .int("must be an integer")
+      .min(1, `must be between 1 and ${MAX_MAX_SERVICES}`)
+      .max(MAX_MAX_SERVICES, `must be between 1 and ${MAX_MAX_SERVICES}`)
+      .default(DEFAULT_MAX_SERVICES)
+      .describe(
+        `The most exported Services mirrored from the target (1-${MAX_MAX_SERVICES}, default ` +
+          `${DEFAULT_MAX_SERVICES}): the first ones by namespace and name; the others are reported, not mirrored.`,
       ),
     controller: LinkControllerSchema.optional(),
   })
@@ -213,6 +250,14 @@ export function semanticErrors(spec: ZoneSyncLinkSpec): string[] {
   }
 
   errors.push(...selectorErrors(spec.selector, "spec.selector"));
+
+  const cidrs = new Set<string>();
+  spec.excludeCIDRs?.forEach((text, i) => {
+    const cidr = parseCidr(text);
+    if (typeof cidr === "string") add(`excludeCIDRs[${i}]`, cidr);
+    else if (cidrs.has(text)) add(`excludeCIDRs[${i}]`, `duplicate CIDR "${text}"`);
+    cidrs.add(text);
+  });
 
   const seen = new Set<string>();
   spec.namespaces?.forEach((ns, i) => {

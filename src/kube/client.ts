@@ -1,5 +1,13 @@
 import { type HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { fetch, type Dispatcher } from "undici";
+import {
+  DEFAULT_LIMITS,
+  LineSplitter,
+  readBounded,
+  readTruncated,
+  ResponseTooLargeError,
+  type KubeClientLimits,
+} from "./bounded.ts";
 import { KubeApiError } from "./errors.ts";
 import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
 
@@ -15,6 +23,8 @@ export interface ObjectMeta {
   finalizers?: string[];
   deletionTimestamp?: string;
   creationTimestamp?: string;
+  /** Who wrote which fields (server-side apply bookkeeping). */
+  managedFields?: Array<{ manager?: string; operation?: string; subresource?: string }>;
   [key: string]: unknown;
 }
 
@@ -46,7 +56,11 @@ export interface RequestOptions {
   contentType?: string;
   /** Abort the request after this many milliseconds (default 30 s). */
   timeoutMs?: number;
+  /** The most bytes of the response body, for this request (default: the client's maxResponseBytes). */
+  maxResponseBytes?: number;
 }
+
+export { ResponseTooLargeError, DEFAULT_LIMITS, type KubeClientLimits } from "./bounded.ts";
 
 const FIELD_MANAGER = "zonesync";
 
@@ -68,14 +82,20 @@ function apiError(method: string, path: string, status: number, statusText: stri
  * A thin, fast REST client over client-node's KubeConfig: client-node does authentication and TLS, we send plain
  * JSON and get plain objects back. The generated clients' serializer costs more than the requests themselves at
  * thousands of objects, and server-side apply needs control over content types and query parameters.
+ *
+ * Nothing the server sends is buffered without bound (see bounded.ts): a response body past `maxResponseBytes`, a
+ * watch event past `maxWatchLineBytes`, or a paged list past `maxListItems` fails with a ResponseTooLargeError
+ * naming the path and the limit, and the connection is dropped.
  */
 export class KubeClient {
   readonly kubeConfig: KubeConfig;
   readonly server: string;
+  readonly limits: Readonly<KubeClientLimits>;
   /** One TLS connection pool per client (client-node builds a new one per request, so nothing is reused). */
   private pool: Dispatcher | undefined;
 
-  constructor(kubeConfig: KubeConfig) {
+  constructor(kubeConfig: KubeConfig, limits: Partial<KubeClientLimits> = {}) {
+    this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...limits });
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) throw new Error("the kubeconfig has no current cluster (set a current-context or pass --context)");
     this.kubeConfig = kubeConfig;
@@ -83,7 +103,7 @@ export class KubeClient {
   }
 
   /** Loads a kubeconfig file (or the default chain: $KUBECONFIG, ~/.kube/config, in-cluster) for one context. */
-  static load(options: { kubeconfig?: string; context?: string } = {}): KubeClient {
+  static load(options: { kubeconfig?: string; context?: string; limits?: Partial<KubeClientLimits> } = {}): KubeClient {
     const kc = new KubeConfig();
     try {
       if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
@@ -100,14 +120,14 @@ export class KubeClient {
       }
       kc.setCurrentContext(options.context);
     }
-    return new KubeClient(kc);
+    return new KubeClient(kc, options.limits);
   }
 
-  static fromString(kubeconfigYaml: string, context?: string): KubeClient {
+  static fromString(kubeconfigYaml: string, context?: string, limits?: Partial<KubeClientLimits>): KubeClient {
     const kc = new KubeConfig();
     kc.loadFromString(kubeconfigYaml);
     if (context) kc.setCurrentContext(context);
-    return new KubeClient(kc);
+    return new KubeClient(kc, limits);
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
@@ -134,8 +154,26 @@ export class KubeClient {
         cause: err,
       });
     }
-    const text = await response.text();
-    if (!response.ok) throw apiError(method, path, response.status, response.statusText, text);
+    if (!response.ok) {
+      const text = await readTruncated(response.body, this.limits.maxErrorBodyBytes);
+      throw apiError(method, path, response.status, response.statusText, text);
+    }
+    const limit = options.maxResponseBytes ?? this.limits.maxResponseBytes;
+    const tooLarge = (seen: number) => new ResponseTooLargeError(method, path, "response body", limit, seen);
+    const declared = Number(response.headers.get("content-length") ?? NaN);
+    if (declared > limit) {
+      await response.body?.cancel().catch(() => {});
+      throw tooLarge(declared);
+    }
+    let text: string;
+    try {
+      text = (await readBounded(response.body, limit, tooLarge)).toString("utf8");
+    } catch (err) {
+      if (err instanceof ResponseTooLargeError) throw err;
+      throw new KubeApiError(`${method} ${path}: reading the answer failed`, 0, "Unreachable", method, path, {
+        cause: err,
+      });
+    }
     if (!text) return undefined as T;
     const isJson = (response.headers.get("content-type") ?? "").includes("json");
     return (isJson ? JSON.parse(text) : text) as T;
@@ -181,7 +219,7 @@ export class KubeClient {
     return this.request<KubeList<T>>("GET", resourcePath(type, namespace), { query: { ...options } });
   }
 
-  /** Lists every page (the API server pages at `limit`) into one list. */
+  /** Lists every page (the API server pages at `limit`) into one list, of at most `maxListItems` items. */
   async listAll<T extends KubeObject>(
     type: ResourceType,
     namespace?: string,
@@ -192,6 +230,16 @@ export class KubeClient {
     let resourceVersion: string | undefined;
     do {
       const page = await this.list<T>(type, namespace, { limit: 500, ...options, continue: continueToken });
+      if (items.length + page.items.length > this.limits.maxListItems) {
+        const path = resourcePath(type, namespace);
+        throw new ResponseTooLargeError(
+          "GET",
+          path,
+          "list",
+          this.limits.maxListItems,
+          items.length + page.items.length,
+        );
+      }
       items.push(...page.items);
       continueToken = page.metadata.continue || undefined;
       resourceVersion = page.metadata.resourceVersion;
@@ -330,30 +378,35 @@ export class KubeClient {
       } finally {
         clearTimeout(connectTimer);
       }
-      if (!response.ok) throw apiError("GET", path, response.status, response.statusText, await response.text());
+      if (!response.ok) {
+        const text = await readTruncated(response.body, this.limits.maxErrorBodyBytes);
+        throw apiError("GET", path, response.status, response.statusText, text);
+      }
       const body = response.body;
       if (!body) throw new KubeApiError(`WATCH ${path}: empty response`, 0, "Unreachable", "GET", path);
+      const maxLine = this.limits.maxWatchLineBytes;
+      const lines = new LineSplitter(
+        maxLine,
+        (seen) => new ResponseTooLargeError("WATCH", path, "watch line", maxLine, seen),
+      );
       void (async () => {
-        const decoder = new TextDecoder();
-        let buffered = "";
         try {
           for await (const chunk of body) {
-            buffered += decoder.decode(chunk as Uint8Array, { stream: true });
-            let newline;
-            while ((newline = buffered.indexOf("\n")) >= 0) {
-              const line = buffered.slice(0, newline).trim();
-              buffered = buffered.slice(newline + 1);
-              if (!line || finished) continue;
+            lines.push(chunk, (raw) => {
+              const line = raw.trim();
+              if (!line || finished) return;
               const event = JSON.parse(line) as { type: WatchEventType; object: T };
               onEvent(event.type, event.object);
-            }
+            });
           }
           finish(null);
         } catch (err) {
           finish(
             controller.signal.aborted
               ? null
-              : new KubeApiError(`WATCH ${path}: stream failed`, 0, "Unreachable", "GET", path, { cause: err }),
+              : err instanceof ResponseTooLargeError
+                ? err
+                : new KubeApiError(`WATCH ${path}: stream failed`, 0, "Unreachable", "GET", path, { cause: err }),
           );
         }
       })();

@@ -1,5 +1,6 @@
 import type { Logger } from "../log.ts";
 import type { KubeClient, KubeObject, WatchEventType } from "./client.ts";
+import { ResponseTooLargeError } from "./bounded.ts";
 import { KubeApiError, describeError, isGone } from "./errors.ts";
 import { apiVersionOf, type ResourceType } from "./resources.ts";
 
@@ -49,6 +50,12 @@ export interface InformerOptions<T extends KubeObject> {
   backoffMaxMs?: number;
   /** List page size (default 500). */
   pageSize?: number;
+  /**
+   * The most objects the store holds (default: no limit beyond the client's maxListItems). A list with more, or a
+   * watch event that would add one more, fails with a ResponseTooLargeError: the store keeps its last state and the
+   * informer retries (and stays unhealthy) until the server holds fewer. For servers that are not trusted.
+   */
+  maxObjects?: number;
   /** For logs. */
   name?: string;
   logger?: Logger;
@@ -294,6 +301,10 @@ export class Informer<T extends KubeObject = KubeObject> {
       const obj = this.prepare(item);
       fresh.set(objectKey(obj), obj);
     }
+    const max = this.options.maxObjects;
+    if (max !== undefined && fresh.size > max) {
+      throw new ResponseTooLargeError("GET", `${apiVersionOf(type)}/${type.plural}`, "list", max, fresh.size);
+    }
     const previous = new Map(this.store);
     this.store.clear();
     for (const [key, obj] of fresh) this.store.set(key, obj);
@@ -354,6 +365,12 @@ export class Informer<T extends KubeObject = KubeObject> {
         this.lastEvent = new Date();
         if (eventType === "ERROR") {
           settle(watchError(path, obj));
+          return;
+        }
+        const max = this.options.maxObjects;
+        const adds = eventType === "ADDED" || eventType === "MODIFIED";
+        if (max !== undefined && adds && this.store.size >= max && !this.store.has(objectKey(this.prepare(obj)))) {
+          settle(new ResponseTooLargeError("WATCH", path, "list", max, this.store.size + 1));
           return;
         }
         this.apply(eventType, obj);

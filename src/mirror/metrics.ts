@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { DROP_REASONS, type DropCounts } from "./drops.ts";
 
 /** The link controller's Prometheus metrics, in a registry of their own (one per controller, so tests can run several). */
 export interface MirrorMetrics {
@@ -11,6 +12,11 @@ export interface MirrorMetrics {
   targetReachable: Gauge;
   leader: Gauge;
   stale: Gauge;
+  nameConflicts: Gauge;
+  /** What the target holds now that is not mirrored, by reason (see drops.ts); set with `recordDropped`. */
+  dropped: Gauge<"reason">;
+  /** Exported Services past spec.maxServices, not mirrored. */
+  servicesOverCap: Gauge;
 }
 
 export function mirrorMetrics(link: string, registry = new Registry()): MirrorMetrics {
@@ -61,5 +67,28 @@ export function mirrorMetrics(link: string, registry = new Registry()): MirrorMe
       help: "1 while the mirrored endpoints are marked not ready because the target is unreachable past staleAfter",
       registers,
     }),
+    nameConflicts: new Gauge({
+      name: "zonesync_mirror_name_conflicts",
+      help: "Mirrors not written because a local object of their name was not created by this link",
+      registers,
+    }),
+    dropped: new Gauge({
+      name: "zonesync_mirror_dropped",
+      help:
+        "Target data not mirrored now, by reason: addresses (loopback, linkLocal, unspecified, multicast, broadcast, " +
+        "excluded, wrongFamily, invalid, fqdn, tooMany), hostnames, ports, zones, and objects with invalid names",
+      labelNames: ["reason"],
+      registers,
+    }),
+    servicesOverCap: new Gauge({
+      name: "zonesync_mirror_services_over_cap",
+      help: "Exported Services of the target past the link's spec.maxServices, not mirrored",
+      registers,
+    }),
   };
+}
+
+/** Sets `dropped` to the current totals (a TargetWatch's droppedCounts()), every reason, zeros included. */
+export function recordDropped(metrics: MirrorMetrics, counts: DropCounts): void {
+  for (const reason of DROP_REASONS) metrics.dropped.set({ reason }, counts[reason]);
 }

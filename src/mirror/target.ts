@@ -3,8 +3,12 @@ import type { KubeClient } from "../kube/client.ts";
 import { Informer } from "../kube/informer.ts";
 import { endpointSliceType, Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
+import { capServices, type ServiceCap } from "./caps.ts";
+import { addCounts, DropLedger, DropLog, type DropCounts } from "./drops.ts";
 import { toTargetService, toTargetSlice, type TargetService, type TargetSlice } from "./model.ts";
+import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import type { SliceVersion } from "./render.ts";
+import { SliceIndex } from "./slice-index.ts";
 
 /** Work queue keys: one per exported target Service, one for the zone-sync peers. */
 export const PEERS_KEY = "peers";
@@ -15,6 +19,16 @@ export function parseServiceKey(key: string): { namespace: string; name: string 
   const slash = rest.indexOf("/");
   return slash > 0 ? { namespace: rest.slice(0, slash), name: rest.slice(slash + 1) } : undefined;
 }
+
+/**
+ * The most objects one target informer holds (an informer fails, keeping its last state, while the target has more):
+ * with the per-object bounds of model.ts, what a target can make this process hold is bounded. Generous: Services
+ * past spec.maxServices are held (and counted as over the cap), only not mirrored.
+ */
+export const MAX_TARGET_OBJECTS = { services: 50_000, slices: 100_000, peerSlices: 1_000 } as const;
+
+/** A Service that can be mirrored: the ones ranked for spec.maxServices. */
+const mirrorable = (s: TargetService): boolean => !s.invalid && s.serviceType !== "ExternalName";
 
 export interface TargetWatchOptions {
   client: KubeClient;
@@ -32,6 +46,12 @@ export interface TargetWatchOptions {
   /** Reconnect backoff ceiling; low, so a target that comes back is converged within seconds. */
   backoffMaxMs?: number;
   logger?: Logger;
+  /** The link's rules for what is mirrored (excludeCIDRs, mirrorFQDN, caps); the defaults when unset. */
+  policy?: CompiledPolicy;
+  /** Logs each kind of drop once per object; one of its own (on `logger`) when unset. */
+  dropLog?: DropLog;
+  /** Overrides MAX_TARGET_OBJECTS (tests). */
+  maxObjects?: Partial<Record<keyof typeof MAX_TARGET_OBJECTS, number>>;
 }
 
 /**
@@ -45,7 +65,10 @@ export interface TargetWatchOptions {
  *   the target's other slices ever reaches this process. Slices whose Service is not (yet) known are kept in the
  *   index until it is: they are only ever slices of exported Services.
  * - the zone-sync peer Service's slices (`kubernetes.io/service-name=<peer service>` in its namespace).
- * The informers' transforms keep only the fields a mirror needs (see model.ts).
+ * The informers' transforms keep only the fields a mirror needs, validated and bounded (see model.ts): the target
+ * is untrusted. What a mirror gets (`slicesOf`, `peerSlices`) is further filtered by the link's policy and capped per
+ * Service (policy.ts, caps.ts); what was dropped is counted (`droppedCounts`) and logged once per object and reason.
+ * `serviceCap` says which exported Services are within spec.maxServices.
  */
 export class TargetWatch {
   readonly client: KubeClient;
@@ -54,14 +77,29 @@ export class TargetWatch {
   private readonly serviceInformers = new Map<string, Informer<TargetService>>();
   private readonly sliceInformers: Informer<TargetSlice>[] = [];
   private readonly peerInformer: Informer<TargetSlice> | undefined;
-  /** `namespace/service` → slice name → slice. */
-  private readonly slicesByService = new Map<string, Map<string, TargetSlice>>();
+  private readonly slices: SliceIndex;
+  private readonly peers: SliceIndex;
+  /** What was dropped of each exported Service itself (ports, invalid names). */
+  private readonly serviceDrops = new DropLedger();
+  private readonly dropLog: DropLog;
+  private policy: CompiledPolicy;
+  /** The cap over the current Services; undefined when a Service came or went since. */
+  private cap: ServiceCap | undefined;
+  /** The cap as of the last check that told the queue about Services that crossed it. */
+  private checkedCap: ServiceCap | undefined;
+  private capCheck: NodeJS.Immediate | undefined;
 
   constructor(options: TargetWatchOptions) {
     this.options = options;
     this.client = options.client;
     this.sliceVersion = options.sliceVersion;
+    this.policy = options.policy ?? targetPolicy();
+    this.dropLog = options.dropLog ?? new DropLog(options.logger);
+    const onDropped = (object: string, counts: Partial<DropCounts>) => this.dropLog.report(object, counts);
+    this.slices = new SliceIndex({ policy: this.policy, onDropped });
+    this.peers = new SliceIndex({ policy: this.policy, onDropped });
     const sliceType = endpointSliceType(options.sliceVersion);
+    const max = { ...MAX_TARGET_OBJECTS, ...options.maxObjects };
     const common = {
       client: options.client,
       backoffInitialMs: 200,
@@ -79,12 +117,13 @@ export class TargetWatch {
           namespace,
           labelSelector: options.selector,
           transform: (raw) => toTargetService(raw),
+          maxObjects: max.services,
           name: `target services${namespace ? ` in ${namespace}` : ""}`,
         });
         services.addHandlers({
-          add: (s) => this.changed(serviceKey(s.metadata.namespace, s.metadata.name)),
-          update: (_o, s) => this.changed(serviceKey(s.metadata.namespace, s.metadata.name)),
-          delete: (s) => this.changed(serviceKey(s.metadata.namespace, s.metadata.name)),
+          add: (s) => this.serviceChanged(s, false),
+          update: (old, s) => this.serviceChanged(s, false, old),
+          delete: (s) => this.serviceChanged(s, true),
         });
         this.serviceInformers.set(namespace ?? "", services);
         const slices = new Informer<TargetSlice>({
@@ -93,6 +132,7 @@ export class TargetWatch {
           namespace,
           labelSelector: `${options.selector},${LABEL_SERVICE_NAME}`,
           transform: (raw) => toTargetSlice(raw),
+          maxObjects: max.slices,
           name: `target endpointslices${namespace ? ` in ${namespace}` : ""}`,
         });
         slices.addHandlers({
@@ -114,10 +154,14 @@ export class TargetWatch {
         namespace,
         labelSelector: `${LABEL_SERVICE_NAME}=${name}`,
         transform: (raw) => toTargetSlice(raw),
+        maxObjects: max.peerSlices,
         name: "target zone-sync peer endpointslices",
       });
-      const peersChanged = () => this.changed(PEERS_KEY);
-      this.peerInformer.addHandlers({ add: peersChanged, update: peersChanged, delete: peersChanged });
+      this.peerInformer.addHandlers({
+        add: (s) => this.peerChanged(undefined, s),
+        update: (old, s) => this.peerChanged(old, s),
+        delete: (s) => this.peerChanged(s, undefined),
+      });
     }
   }
 
@@ -134,19 +178,80 @@ export class TargetWatch {
   }
 
   private indexSlice(slice: TargetSlice): void {
-    const key = `${slice.metadata.namespace}/${slice.service}`;
-    let byName = this.slicesByService.get(key);
-    if (!byName) this.slicesByService.set(key, (byName = new Map()));
-    byName.set(slice.metadata.name, slice);
+    this.slices.set(slice);
     this.changed(serviceKey(slice.metadata.namespace, slice.service));
   }
 
   private unindexSlice(slice: TargetSlice): void {
-    const key = `${slice.metadata.namespace}/${slice.service}`;
-    const byName = this.slicesByService.get(key);
-    byName?.delete(slice.metadata.name);
-    if (byName?.size === 0) this.slicesByService.delete(key);
+    this.slices.delete(slice);
     this.changed(serviceKey(slice.metadata.namespace, slice.service));
+  }
+
+  private peerChanged(old: TargetSlice | undefined, slice: TargetSlice | undefined): void {
+    if (old && (!slice || old.service !== slice.service)) this.peers.delete(old);
+    if (slice) this.peers.set(slice);
+    this.changed(PEERS_KEY);
+  }
+
+  private serviceChanged(svc: TargetService, deleted: boolean, old?: TargetService): void {
+    const { namespace, name } = svc.metadata;
+    const object = `Service ${namespace}/${name}`;
+    if (deleted) this.serviceDrops.delete(object);
+    else {
+      this.serviceDrops.set(object, svc.dropped);
+      this.dropLog.report(object, svc.dropped);
+    }
+    if (!old || deleted || mirrorable(old) !== mirrorable(svc)) {
+      this.cap = undefined;
+      this.scheduleCapCheck();
+    }
+    this.changed(serviceKey(namespace, name));
+  }
+
+  /**
+   * Once per burst of Service events: tells the queue about every Service that crossed the cap either way, so the
+   * controller mirrors (or stops mirroring) it without waiting for an event of its own.
+   */
+  private scheduleCapCheck(): void {
+    if (this.capCheck) return;
+    this.capCheck = setImmediate(() => {
+      this.capCheck = undefined;
+      const before = this.checkedCap;
+      const now = this.serviceCap();
+      this.checkedCap = now;
+      const crossed = before
+        ? [...before.within]
+            .filter((k) => !now.within.has(k))
+            .concat([...now.within].filter((k) => !before.within.has(k)))
+        : now.over;
+      for (const key of crossed) {
+        const slash = key.indexOf("/");
+        this.changed(serviceKey(key.slice(0, slash), key.slice(slash + 1)));
+      }
+    });
+  }
+
+  /**
+   * Applies new link rules (excludeCIDRs, mirrorFQDN, caps) to what is held, without new watches, and tells the
+   * queue about every Service (and the peers) whose mirrored slices may change.
+   */
+  setPolicy(policy: CompiledPolicy): void {
+    if (policy.key === this.policy.key) return;
+    const capChanged = policy.maxServices !== this.policy.maxServices;
+    this.policy = policy;
+    for (const key of this.slices.setPolicy(policy)) {
+      const slash = key.indexOf("/");
+      this.changed(serviceKey(key.slice(0, slash), key.slice(slash + 1)));
+    }
+    if (this.peers.setPolicy(policy).length) this.changed(PEERS_KEY);
+    if (capChanged) {
+      this.cap = undefined;
+      this.scheduleCapCheck();
+    }
+  }
+
+  get currentPolicy(): CompiledPolicy {
+    return this.policy;
   }
 
   start(): void {
@@ -154,6 +259,8 @@ export class TargetWatch {
   }
 
   async stop(): Promise<void> {
+    if (this.capCheck) clearImmediate(this.capCheck);
+    this.capCheck = undefined;
     await Promise.all(this.informers.map((i) => i.stop()));
   }
 
@@ -182,14 +289,45 @@ export class TargetWatch {
     return informer?.get(`${namespace}/${name}`);
   }
 
-  /** The EndpointSlices of an exported Service. */
+  /** The EndpointSlices of an exported Service, as they are mirrored (filtered by the link's policy, capped). */
   slicesOf(namespace: string, name: string): TargetSlice[] {
-    return [...(this.slicesByService.get(`${namespace}/${name}`)?.values() ?? [])];
+    return this.slices.slicesOf(`${namespace}/${name}`);
   }
 
-  /** The target's zone-sync peer slices. */
+  /** The target's zone-sync peer slices, as they are mirrored (filtered by the link's policy, capped). */
   peerSlices(): TargetSlice[] {
-    return this.peerInformer?.list() ?? [];
+    const peers = this.options.peers;
+    return peers ? this.peers.slicesOf(`${peers.namespace}/${peers.name}`) : [];
+  }
+
+  /**
+   * What the target holds now that is not mirrored, by reason (drops.ts), over the exported Services, their slices
+   * and the zone-sync peer slices: totals of the current state, which fall again when the target fixes an object.
+   * Services over the cap are not in it (see `serviceCap`).
+   */
+  droppedCounts(): DropCounts {
+    return addCounts(addCounts(this.slices.totals(), this.peers.totals()), this.serviceDrops.totals());
+  }
+
+  /**
+   * Which exported Services are within spec.maxServices: the first `maxServices` by namespace/name of those that
+   * can be mirrored (invalid and ExternalName Services are not ranked: they mirror nothing and must not push valid
+   * ones out). Keys are `namespace/name`.
+   */
+  serviceCap(): ServiceCap {
+    if (!this.cap) {
+      const ranked: Array<{ namespace: string; name: string }> = [];
+      for (const informer of this.serviceInformers.values()) {
+        for (const s of informer.list()) if (mirrorable(s)) ranked.push(s.metadata);
+      }
+      this.cap = capServices(ranked, this.policy.maxServices);
+    }
+    return this.cap;
+  }
+
+  /** False when the Service is past spec.maxServices (or is not one that can be mirrored). */
+  withinCap(namespace: string, name: string): boolean {
+    return this.serviceCap().within.has(`${namespace}/${name}`);
   }
 
   /** Work queue keys of every exported Service. */
