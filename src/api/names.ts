@@ -12,6 +12,12 @@ export const DEFAULT_RELEASE = "zonesync";
 export const DEFAULT_IMAGE_REPOSITORY = "ghcr.io/zonesync/zonesync";
 
 export const LABEL_LINK = "zonesync.io/link";
+/**
+ * The creating ZoneSyncLink's UID, on every object a link controller creates: its identity. Lists, resyncs and
+ * cleanups select by it, so two links of one name (two installs) never touch each other's objects, and an object
+ * without it is never adopted, changed or deleted.
+ */
+export const LABEL_LINK_UID = "zonesync.io/link-uid";
 export const LABEL_CONTROLLER_MODE = "zonesync.io/controller-mode";
 export const LABEL_MIRRORED_FROM = "zonesync.io/mirrored-from";
 export const LABEL_COMPONENT = "app.kubernetes.io/component";

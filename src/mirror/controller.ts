@@ -21,7 +21,8 @@ import {
 } from "./credentials.ts";
 import { canonicalJson } from "./hash.ts";
 import { LocalMirrors, mirrorSelector } from "./local.ts";
-import { mirrorMetrics, type MirrorMetrics } from "./metrics.ts";
+import { mirrorMetrics, recordDropped, type MirrorMetrics } from "./metrics.ts";
+import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import { fieldManager } from "./naming.ts";
 import { Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
@@ -52,6 +53,13 @@ export interface LinkControllerOptions {
 }
 
 const TICK_MS = 250;
+/**
+ * How often a mirror blocked by a foreign object of its name, or peers waiting for their local peer Service, are
+ * retried (neither is watched: they resume by themselves once the object is gone, or there).
+ */
+const RECHECK_MS = 10_000;
+/** Never mirrored into unless spec.namespaces lists them (the link's own namespace too). */
+const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-lease"]);
 
 /** Spec parts the target watches depend on, and those that only change what is written. */
 function targetSpecKey(link: ZoneSyncLink): string {
@@ -86,6 +94,10 @@ export class LinkController {
   private readonly linkInformer: Informer<KubeObject>;
   private readonly status: StatusWriter;
   private local: LocalMirrors | undefined;
+  /** The link's UID, the identity every object this controller creates carries; known once the link was seen. */
+  private linkUid: string | undefined;
+  /** What of the target's data is mirrored (excluded CIDRs, FQDN opt-in, caps), from the spec. */
+  private policy: CompiledPolicy = targetPolicy();
   private secretInformer: Informer<CredentialsSecret> | undefined;
   private reconciler: Reconciler | undefined;
   private localSliceVersion: SliceVersion = "v1";
@@ -118,6 +130,8 @@ export class LinkController {
   private readonly eventTimes = new Map<string, number>();
   private readonly outcomes = new Map<string, Outcome>();
   private readonly failures = new Map<string, string>();
+  /** Work-queue key → the foreign object that blocks its mirror (one Event each, until resolved). */
+  private readonly nameConflicts = new Map<string, string>();
   /** Namespaces a NamespaceMissing Event was recorded for (one Event each, until the namespace appears). */
   private readonly announcedMissing = new Set<string>();
   private lastStatusJson = "";
@@ -201,20 +215,10 @@ export class LinkController {
     if (this.started) throw new Error("the link controller was already started");
     this.started = true;
     this.localSliceVersion = await this.probeLocalSliceVersion();
-    this.local = new LocalMirrors({
-      client: this.client,
-      link: this.link,
-      sliceVersion: this.localSliceVersion,
-      logger: this.logger,
-      onChange: (mirror, deleted) => {
-        if (!deleted && this.reconciler?.isOwnWrite(mirror)) return;
-        this.queue.add(mirror.source ?? "");
-      },
-      onNamespace: (namespace) => this.onNamespace(namespace),
-    });
-    this.local.start();
     this.linkInformer.start();
-    await this.local.waitForSync(60_000);
+    await this.linkInformer.waitForSync(60_000);
+    // Bound to the link's identity by onLink when the link exists; otherwise once it appears.
+    await this.local?.waitForSync(60_000);
     this.workers = this.queue.run((key) => this.handle(key), {
       workers: this.options.workers ?? 16,
       onError: (key, err) => this.onReconcileError(key, err),
@@ -292,7 +296,38 @@ export class LinkController {
     return this.linkInformer.get(`${this.namespace}/${this.link}`);
   }
 
+  /**
+   * Binds the local caches (and so every list, write and cleanup) to the link's UID. A link deleted and created
+   * again under the same name is another link: the caches are rebuilt for its UID.
+   */
+  private bind(uid: string): void {
+    if (uid === this.linkUid) return;
+    const previous = this.local;
+    this.linkUid = uid;
+    this.local = new LocalMirrors({
+      client: this.client,
+      linkUid: uid,
+      sliceVersion: this.localSliceVersion,
+      logger: this.logger,
+      onChange: (mirror, deleted) => {
+        if (!deleted && this.reconciler?.isOwnWrite(mirror)) return;
+        this.queue.add(mirror.source ?? "");
+      },
+      onNamespace: (namespace) => this.onNamespace(namespace),
+    });
+    this.local.start();
+    this.reconciler = undefined;
+    this.ctxKey = "";
+    this.outcomes.clear();
+    this.nameConflicts.clear();
+    if (previous) {
+      this.logger.info("the link was re-created: following the new one", { uid });
+      void previous.stop();
+    }
+  }
+
   private onLink(obj: KubeObject): void {
+    if (obj.metadata.uid) this.bind(obj.metadata.uid);
     if (obj.metadata.deletionTimestamp) {
       this.deleting = true;
       this.ctxKey = "";
@@ -320,9 +355,13 @@ export class LinkController {
     const ctxKey = canonicalJson({ ctx, spec: link.spec, peers: this.peers() });
     if (ctxKey !== this.ctxKey) {
       this.ctxKey = ctxKey;
-      if (!previous || previous.spec.targetClusterName !== link.spec.targetClusterName) this.newReconciler(ctx);
+      if (!this.reconciler || previous?.spec.targetClusterName !== link.spec.targetClusterName) {
+        this.newReconciler(ctx);
+      }
       this.enqueueAll();
     }
+    this.policy = targetPolicy(link.spec);
+    this.connector.active?.setPolicy(this.policy);
     if (previous?.spec.credentialsSecret !== link.spec.credentialsSecret) this.watchSecret(link.spec.credentialsSecret);
     const key = targetSpecKey(link);
     if (key !== this.specKey) {
@@ -342,7 +381,12 @@ export class LinkController {
   }
 
   private mirrorContext(): MirrorContext {
-    return { link: this.link, cluster: this.spec!.spec.targetClusterName, sliceVersion: this.localSliceVersion };
+    return {
+      link: this.link,
+      linkUid: this.linkUid!,
+      cluster: this.spec!.spec.targetClusterName,
+      sliceVersion: this.localSliceVersion,
+    };
   }
 
   private newReconciler(ctx: MirrorContext): void {
@@ -455,6 +499,7 @@ export class LinkController {
       this.event("Normal", "CredentialsValid", "connected to the target cluster");
     }
     this.credentialsProblem = undefined;
+    watch.setPolicy(this.policy);
     this.logger.info("target watches synced", { services: watch.serviceCount, endpointSlices: watch.sliceVersion });
     this.enqueueAll();
   }
@@ -511,20 +556,24 @@ export class LinkController {
 
   /** Deletes every mirror of the link, then removes the finalizer; retried with backoff until it succeeds. */
   private async runCleanup(): Promise<void> {
-    const selector = mirrorSelector(this.link);
+    const local = this.local;
+    const linkUid = this.linkUid;
     // Reconciles already running finish first, so none of them writes a mirror after the listing below.
     for (let i = 0; i < 100 && this.queue.processingCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
     for (let attempt = 0; this.leading && this.deleting && !this.stopped; attempt++) {
       try {
+        // Only what this link created (its UID label) is deleted; without a UID it never created anything.
         const reconciler =
-          this.reconciler ??
-          new Reconciler({
-            client: this.client,
-            ctx: { link: this.link, cluster: "", sliceVersion: this.localSliceVersion },
-            fieldManager: fieldManager(this.link),
-            local: this.local!,
-          });
-        const deleted = await reconciler.deleteAll(selector);
+          local && linkUid
+            ? (this.reconciler ??
+              new Reconciler({
+                client: this.client,
+                ctx: { link: this.link, linkUid, cluster: "", sliceVersion: this.localSliceVersion },
+                fieldManager: fieldManager(this.link),
+                local,
+              }))
+            : undefined;
+        const deleted = linkUid ? ((await reconciler?.deleteAll(mirrorSelector(linkUid))) ?? 0) : 0;
         this.logger.info("link deleted: removed its mirrors", { deleted });
         const link = await this.client.getOptional(Resources.zoneSyncLinks, this.namespace, this.link);
         if (link) {
@@ -596,7 +645,15 @@ export class LinkController {
         outcome = await reconciler.reconcilePeers(target, key, this.peers(), this.stale);
       } else {
         const ref = parseServiceKey(key);
-        if (!target || !ref) {
+        if (ref && this.namespaceExcluded(ref.namespace)) {
+          outcome = {
+            ...(await reconciler.deleteSource(key)),
+            skipped: {
+              reason: "NamespaceExcluded",
+              message: `namespace ${ref.namespace} is not mirrored into unless spec.namespaces lists it`,
+            },
+          };
+        } else if (!target || !ref) {
           // No target state yet: nothing can be told apart from an orphan, so nothing is touched.
           if (ref || !target) return;
           outcome = await reconciler.deleteSource(key);
@@ -620,9 +677,11 @@ export class LinkController {
   }
 
   private record(key: string, outcome: Outcome): void {
+    const previous = this.outcomes.get(key);
     if (!outcome.mirrored && !outcome.skipped) this.outcomes.delete(key);
     else this.outcomes.set(key, outcome);
     const skipped = outcome.skipped;
+    this.recordNameConflict(key, skipped?.reason === "NameConflict" ? skipped : undefined);
     if (skipped?.reason === "NamespaceMissing") {
       const namespace = key === PEERS_KEY ? this.peers()?.local.namespace : parseServiceKey(key)?.namespace;
       if (namespace && !this.announcedMissing.has(namespace)) {
@@ -633,11 +692,42 @@ export class LinkController {
           `${skipped.message}: not mirroring ${key.replace(/^svc:/, "")} (set spec.createNamespaces to create it)`,
         );
       }
-    } else if (skipped?.reason === "Conflict") {
-      this.event("Warning", "MirrorConflict", skipped.message);
+    } else if (skipped?.reason === "NameConflict" || skipped?.reason === "PeerServiceMissing") {
+      this.queue.addAfter(key, RECHECK_MS);
+    } else if (skipped?.reason === "InvalidSpec") {
+      if (previous?.skipped?.message !== skipped.message) this.event("Warning", "InvalidSpec", skipped.message);
     } else if (skipped?.reason === "Invalid") {
       this.event("Warning", "InvalidTargetObject", `${key.replace(/^svc:/, "")}: ${skipped.message}`);
     }
+  }
+
+  /** One Warning Event per conflict (not per resync); the condition and the metric follow the current set. */
+  private recordNameConflict(key: string, conflict: { message: string; object?: string } | undefined): void {
+    const before = this.nameConflicts.get(key);
+    if (!conflict) {
+      if (before === undefined) return;
+      this.nameConflicts.delete(key);
+      this.logger.info("name conflict resolved; mirroring", { source: key, object: before });
+    } else {
+      const object = conflict.object ?? conflict.message;
+      if (before === object) return;
+      this.nameConflicts.set(key, object);
+      this.logger.warn("name conflict: a local object of the mirror's name was not created by this link", {
+        source: key,
+        object,
+      });
+      this.event(
+        "Warning",
+        "NameConflict",
+        `${conflict.message}: ${key.replace(/^svc:/, "")} is not mirrored until it is deleted or renamed (mirroring then resumes by itself)`,
+      );
+    }
+    this.metrics.nameConflicts.set(this.nameConflicts.size);
+  }
+
+  private namespaceExcluded(namespace: string): boolean {
+    if (this.spec?.spec.namespaces?.includes(namespace)) return false;
+    return SYSTEM_NAMESPACES.has(namespace) || namespace === this.namespace;
   }
 
   private onReconcileError(key: string, err: unknown): void {
@@ -761,6 +851,11 @@ export class LinkController {
     const counts = this.countMirrored();
     this.metrics.services.set(counts.services);
     this.metrics.endpoints.set(counts.endpoints);
+    const target = this.connector.active;
+    const dropped = target ? target.droppedCounts() : undefined;
+    if (dropped) recordDropped(this.metrics, dropped);
+    const overCap = target?.serviceCap().over.length ?? 0;
+    this.metrics.servicesOverCap.set(overCap);
     if (!this.leading || this.deleting || !this.linkObject()) return;
     const desired: MirrorStatus["conditions"] = {
       CredentialsValid: this.credentialsProblem
@@ -804,6 +899,10 @@ export class LinkController {
         message: `${this.invalidSpec.join("; ")}; still using the last valid spec`,
       };
     }
+    const invalidPeers = this.outcomes.get(PEERS_KEY)?.skipped;
+    if (invalidPeers?.reason === "InvalidSpec") {
+      return { status: false, reason: "InvalidSpec", message: invalidPeers.message };
+    }
     if (!this.connector.active)
       return { status: false, reason: "NotConnected", message: "not connected to the target cluster yet" };
     if (this.stale) {
@@ -825,7 +924,28 @@ export class LinkController {
           ),
       };
     }
+    if (this.nameConflicts.size > 0) {
+      const objects = [...new Set(this.nameConflicts.values())].sort();
+      const list = objects.slice(0, 5).join(", ");
+      return {
+        status: false,
+        reason: "NameConflict",
+        message:
+          `${objects.length} local object(s) have a mirror's name but were not created by this link and are left alone: ` +
+          `${list}${objects.length > 5 ? ", …" : ""}; delete or rename them and mirroring resumes by itself`,
+      };
+    }
     if (!this.initialSyncDone) return { status: false, reason: "InitialSync", message: "initial sync in progress" };
+    const overCap = this.connector.active?.serviceCap().over ?? [];
+    if (overCap.length > 0) {
+      return {
+        status: false,
+        reason: "ServicesOverCap",
+        message:
+          `${overCap.length} exported Services are over spec.maxServices (${this.policy.maxServices}) and not mirrored, ` +
+          `e.g. ${[...overCap].slice(0, 3).join(", ")}; raise spec.maxServices or narrow spec.selector`,
+      };
+    }
     const missing = this.missingNamespaces();
     if (missing.length > 0) {
       const list = missing.slice(0, 5).join(", ");

@@ -40,7 +40,7 @@ describe("local mirror cache entries", () => {
   });
 
   it("select only mirrors of the link", () => {
-    expect(mirrorSelector("east")).toBe("zonesync.io/link=east,zonesync.io/mirrored-from");
+    expect(mirrorSelector("0d3c-uid")).toBe("zonesync.io/link-uid=0d3c-uid,zonesync.io/mirrored-from");
   });
 
   it("round-trip work queue keys", () => {

@@ -1,4 +1,4 @@
-import { ANNOTATION_REMOTE_REF, LABEL_LINK, LABEL_MIRRORED_FROM, LABEL_ZONE_SYNC_PEERS } from "../api/names.ts";
+import { ANNOTATION_REMOTE_REF, LABEL_LINK_UID, LABEL_MIRRORED_FROM, LABEL_ZONE_SYNC_PEERS } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { Informer } from "../kube/informer.ts";
 import { endpointSliceType, Resources } from "../kube/resources.ts";
@@ -9,11 +9,11 @@ import type { SliceVersion } from "./render.ts";
 import { PEERS_KEY, serviceKey } from "./target.ts";
 
 /**
- * The label selector of one link's mirrors. `mirrored-from` is required too, so an object that merely carries the
- * link label (the controller's own Deployment, a metrics Service of the chart) is never mistaken for a mirror.
+ * The label selector of one link's mirrors: its identity, the link's UID (a link of the same name in another
+ * install, or a re-created link, has another). `mirrored-from` is required too, so nothing but a mirror is selected.
  */
-export function mirrorSelector(link: string): string {
-  return `${LABEL_LINK}=${link},${LABEL_MIRRORED_FROM}`;
+export function mirrorSelector(linkUid: string): string {
+  return `${LABEL_LINK_UID}=${linkUid},${LABEL_MIRRORED_FROM}`;
 }
 
 /** What the controller keeps of a mirror it wrote: enough to skip unchanged writes and to find orphans. */
@@ -46,7 +46,8 @@ export interface LocalNamespace extends KubeObject {
 
 export interface LocalMirrorsOptions {
   client: KubeClient;
-  link: string;
+  /** The ZoneSyncLink's UID: only objects that carry it are this link's. */
+  linkUid: string;
   sliceVersion: SliceVersion;
   /** A mirror changed (`deleted` false) or disappeared; its `source` is the work queue key to converge. */
   onChange: (mirror: LocalMirror, deleted: boolean) => void;
@@ -56,9 +57,9 @@ export interface LocalMirrorsOptions {
 }
 
 /**
- * The local cluster as the controller needs it: the Services and EndpointSlices of this link (label
- * `zonesync.io/link=<name>`, so the cache grows with what this link mirrors, not with the cluster) and the names of
- * the namespaces. Mirrors deleted or edited by someone else are re-enqueued and converged.
+ * The local cluster as the controller needs it: the Services and EndpointSlices this link created (label
+ * `zonesync.io/link-uid=<uid>`, so the cache grows with what this link mirrors, not with the cluster) and the names
+ * of the namespaces. Mirrors deleted or edited by someone else are re-enqueued and converged.
  */
 export class LocalMirrors {
   private readonly services: Informer<LocalMirror>;
@@ -70,7 +71,7 @@ export class LocalMirrors {
   private readonly servicesBySource = new Map<string, Map<string, LocalMirror>>();
 
   constructor(options: LocalMirrorsOptions) {
-    const selector = mirrorSelector(options.link);
+    const selector = mirrorSelector(options.linkUid);
     const common = { client: options.client, logger: options.logger, backoffMaxMs: 5000 };
     this.services = new Informer<LocalMirror>({
       ...common,

@@ -1,6 +1,8 @@
-import { ANNOTATION_MIRROR_HASH, ANNOTATION_STALE, LABEL_MANAGED_BY } from "../api/names.ts";
+import { ANNOTATION_MIRROR_HASH, ANNOTATION_STALE, LABEL_LINK_UID, LABEL_MANAGED_BY } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
+import { createOnly } from "../kube/ownership.ts";
+import { ownedLabels } from "../zonesync/objects.ts";
 import { endpointSliceType, Resources, type ResourceType } from "../kube/resources.ts";
 import type { LocalMirror, LocalMirrors } from "./local.ts";
 import {
@@ -14,7 +16,27 @@ import {
 } from "./render.ts";
 import type { TargetWatch } from "./target.ts";
 
-export type SkipReason = "NamespaceMissing" | "NamespaceTerminating" | "Unsupported" | "Conflict" | "Invalid";
+export type SkipReason =
+  | "NamespaceMissing"
+  | "NamespaceTerminating"
+  | "NamespaceExcluded"
+  | "Unsupported"
+  | "NameConflict"
+  | "Invalid"
+  | "InvalidSpec"
+  | "PeerServiceMissing"
+  | "OverCap";
+
+/** A Service that local zone-sync created as a headless peer Service (the only kind that gets peer slices). */
+function isZoneSyncPeerService(svc: KubeObject): boolean {
+  const labels = svc.metadata.labels ?? {};
+  return Object.entries(ownedLabels(true)).every(([k, v]) => labels[k] === v);
+}
+
+const formatLabels = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
 
 export interface Outcome {
   /** Objects created, updated or deleted. */
@@ -23,7 +45,7 @@ export interface Outcome {
   mirrored: boolean;
   /** Addresses in its mirrored slices. */
   endpoints: number;
-  skipped?: { reason: SkipReason; message: string };
+  skipped?: { reason: SkipReason; message: string; /** The foreign object of a NameConflict. */ object?: string };
 }
 
 export interface WriteObserver {
@@ -40,11 +62,26 @@ export interface ReconcilerOptions {
 
 const NONE: Outcome = { writes: 0, mirrored: false, endpoints: 0 };
 
+/** A local object of a mirror's name that this link did not create: never applied to, relabelled or deleted. */
+export class NameConflictError extends Error {
+  /** `<Kind> <namespace>/<name>` of the foreign object. */
+  readonly object: string;
+
+  constructor(kind: string, namespace: string, name: string) {
+    super(`${kind} ${namespace}/${name} exists and was not created by this link; it is left alone`);
+    this.name = "NameConflictError";
+    this.object = `${kind} ${namespace}/${name}`;
+  }
+}
+
 /**
  * Converges the local mirrors of one source (an exported target Service, or the zone-sync peers) to what the target
  * holds. Reads only caches; writes only what differs (content hash), with server-side apply under the link's field
- * manager. Objects this link never wrote are not taken over: the first write of a mirror is applied without forcing,
- * so a foreign object of the same name shows up as a conflict instead of being overwritten.
+ * manager.
+ *
+ * Ownership is the link's UID label, never server-side apply's field ownership: the caches hold only objects that
+ * carry it, and a name that is not in them is written create-only (see `apply`). An object of that name without the
+ * label is a NameConflictError: reported, and never applied to, relabelled or deleted.
  */
 export class Reconciler {
   private readonly options: ReconcilerOptions;
@@ -76,6 +113,15 @@ export class Reconciler {
     const svc = target.service(namespace, name);
     if (!svc) return this.deleteSource(key);
     if (svc.invalid) return { ...(await this.deleteSource(key)), skipped: { reason: "Invalid", message: svc.invalid } };
+    if (!target.withinCap(namespace, name)) {
+      return {
+        ...(await this.deleteSource(key)),
+        skipped: {
+          reason: "OverCap",
+          message: `over spec.maxServices (${target.currentPolicy.maxServices}): the first ones by namespace/name are mirrored`,
+        },
+      };
+    }
     if (svc.serviceType === "ExternalName") {
       const out = await this.deleteSource(key);
       return {
@@ -113,17 +159,27 @@ export class Reconciler {
       uid = undefined;
     }
     if (!uid || existing?.hash !== desired.hash || existing.headless !== svc.headless) {
-      const result = await this.apply(Resources.services, desired, existing !== undefined && uid !== undefined);
-      if ("conflict" in result) return { ...NONE, writes, skipped: { reason: "Conflict", message: result.conflict } };
-      uid = result.uid;
+      try {
+        uid = await this.apply(Resources.services, desired, existing !== undefined && uid !== undefined);
+      } catch (err) {
+        if (!(err instanceof NameConflictError)) throw err;
+        // The foreign Service keeps its name; this source's slices (ours, by label) must not point at it.
+        writes += await this.deleteSlicesOf(key);
+        return { ...NONE, writes, skipped: { reason: "NameConflict", message: err.message, object: err.object } };
+      }
       writes++;
     }
 
     const slices = target.slicesOf(namespace, name);
-    writes += await this.convergeSlices(
-      key,
-      renderSlices(this.options.ctx, svc, slices, { stale: options.stale, serviceUid: uid }),
-    );
+    try {
+      writes += await this.convergeSlices(
+        key,
+        renderSlices(this.options.ctx, svc, slices, { stale: options.stale, serviceUid: uid }),
+      );
+    } catch (err) {
+      if (!(err instanceof NameConflictError)) throw err;
+      return { ...NONE, writes, skipped: { reason: "NameConflict", message: err.message, object: err.object } };
+    }
     return { writes, mirrored: true, endpoints: countAddresses(slices.filter((s) => !s.invalid)) };
   }
 
@@ -144,18 +200,49 @@ export class Reconciler {
         },
       };
     }
+    const { namespace, name } = peers.local;
+    const peerService = await this.options.client.getOptional<KubeObject>(Resources.services, namespace, name);
+    if (!peerService) {
+      return {
+        ...(await this.deleteSource(key)),
+        skipped: {
+          reason: "PeerServiceMissing",
+          message: `the local peer Service ${namespace}/${name} does not exist`,
+        },
+      };
+    }
+    if (!isZoneSyncPeerService(peerService)) {
+      return {
+        ...(await this.deleteSource(key)),
+        skipped: {
+          reason: "InvalidSpec",
+          message:
+            `spec.zoneSync.localPeerService ${namespace}/${name} is not a zone-sync peer Service that zonesync created ` +
+            `(labels ${formatLabels(ownedLabels(true))}); peer EndpointSlices go only onto such a Service, so none are written`,
+        },
+      };
+    }
     const slices = target.peerSlices();
-    const writes = await this.convergeSlices(key, renderPeerSlices(this.options.ctx, peers, slices, { stale }));
-    return { writes, mirrored: true, endpoints: countAddresses(slices) };
+    try {
+      const writes = await this.convergeSlices(key, renderPeerSlices(this.options.ctx, peers, slices, { stale }));
+      return { writes, mirrored: true, endpoints: countAddresses(slices) };
+    } catch (err) {
+      if (!(err instanceof NameConflictError)) throw err;
+      return { ...NONE, skipped: { reason: "NameConflict", message: err.message, object: err.object } };
+    }
   }
 
   /** Deletes every mirror of a source whose target object is gone (or no longer exported). */
   async deleteSource(key: string): Promise<Outcome> {
-    const { local } = this.options;
-    let writes = 0;
-    for (const slice of local.slicesOf(key)) writes += await this.delete(this.sliceType, slice);
-    for (const svc of local.servicesOf(key)) writes += await this.delete(Resources.services, svc);
+    let writes = await this.deleteSlicesOf(key);
+    for (const svc of this.options.local.servicesOf(key)) writes += await this.delete(Resources.services, svc);
     return { ...NONE, writes };
+  }
+
+  private async deleteSlicesOf(key: string): Promise<number> {
+    let writes = 0;
+    for (const slice of this.options.local.slicesOf(key)) writes += await this.delete(this.sliceType, slice);
+    return writes;
   }
 
   /**
@@ -239,8 +326,7 @@ export class Reconciler {
     for (const d of desired) {
       const existing = local.slice(d.namespace, d.name);
       if (existing?.hash === d.hash) continue;
-      const result = await this.apply(this.sliceType, d, existing !== undefined);
-      if ("conflict" in result) throw new Error(`EndpointSlice ${d.namespace}/${d.name}: ${result.conflict}`);
+      await this.apply(this.sliceType, d, existing !== undefined);
       writes++;
     }
     for (const slice of local.slicesOf(key)) {
@@ -250,24 +336,39 @@ export class Reconciler {
     return writes;
   }
 
-  private async apply(type: ResourceType, d: Desired, ours: boolean): Promise<{ uid?: string } | { conflict: string }> {
+  /**
+   * Writes a mirror; resolves with its uid. `cached` says the object is in this link's caches (it carries the
+   * link's UID label), so it is ours and applied with force. Any other name is written create-only (see
+   * createOnly): an existing object is ours only if it carries the label (a cache that has not caught up with our
+   * own create); without it, it is a NameConflictError.
+   */
+  private async apply(type: ResourceType, d: Desired, cached: boolean): Promise<string | undefined> {
     const { client, fieldManager, observer } = this.options;
+    const resource = type === Resources.services ? "service" : "endpointslice";
     try {
-      const written = await client.apply<KubeObject>(type, d.body, { fieldManager, force: ours });
-      this.written.set(`${d.namespace}/${d.name}`, d.hash);
-      observer?.write("apply", type === Resources.services ? "service" : "endpointslice");
-      return { uid: written.metadata.uid };
-    } catch (err) {
-      if (!ours && isConflict(err)) {
-        return {
-          conflict: `${type.kind} ${d.namespace}/${d.name} exists and is managed by someone else; not taking it over`,
-        };
+      if (!cached) {
+        const result = await createOnly(client, type, d.body, fieldManager);
+        if ("created" in result) {
+          observer?.write("create", resource);
+          this.written.set(`${d.namespace}/${d.name}`, d.hash);
+          return result.created.metadata.uid;
+        }
+        if (!this.isOurs(result.existing)) throw new NameConflictError(type.kind, d.namespace, d.name);
       }
+      const written = await client.apply<KubeObject>(type, d.body, { fieldManager, force: true });
+      observer?.write("apply", resource);
+      this.written.set(`${d.namespace}/${d.name}`, d.hash);
+      return written.metadata.uid;
+    } catch (err) {
       if (isInvalid(err) && type === Resources.services) {
         throw new Error(`the API server rejected the mirror Service ${d.namespace}/${d.name}`, { cause: err });
       }
       throw err;
     }
+  }
+
+  private isOurs(obj: KubeObject): boolean {
+    return obj.metadata.labels?.[LABEL_LINK_UID] === this.options.ctx.linkUid;
   }
 
   private async delete(type: ResourceType, obj: LocalMirror): Promise<number> {
@@ -288,7 +389,10 @@ export class Reconciler {
   private async createNamespace(namespace: string): Promise<number> {
     try {
       await this.options.client.create(Resources.namespaces, {
-        metadata: { name: namespace, labels: { [LABEL_MANAGED_BY]: "zonesync" } },
+        metadata: {
+          name: namespace,
+          labels: { [LABEL_MANAGED_BY]: "zonesync", [LABEL_LINK_UID]: this.options.ctx.linkUid },
+        },
       });
       this.options.observer?.write("create", "namespace");
       return 1;

@@ -3,7 +3,7 @@ import { toTargetService, toTargetSlice } from "./model.ts";
 import { ANNOTATION_MIRROR_HASH } from "../api/names.ts";
 import { renderPeerSlices, renderService, renderSlices, type MirrorContext } from "./render.ts";
 
-const ctx: MirrorContext = { link: "east", cluster: "east", sliceVersion: "v1beta1" };
+const ctx: MirrorContext = { link: "east", linkUid: "uid-east", cluster: "east", sliceVersion: "v1beta1" };
 
 const service = (overrides: Record<string, unknown> = {}) =>
   toTargetService({
@@ -68,8 +68,12 @@ describe("target object transforms", () => {
   });
 
   it("marks objects that do not parse instead of throwing", () => {
-    expect(toTargetSlice({ metadata: { name: "s", namespace: "n" }, addressType: "Carrier" }).invalid).toMatch(
+    const labels = { "kubernetes.io/service-name": "web" };
+    expect(toTargetSlice({ metadata: { name: "s", namespace: "n", labels }, addressType: "Carrier" }).invalid).toMatch(
       /addressType/,
+    );
+    expect(toTargetSlice({ metadata: { name: "s", namespace: "n" }, addressType: "IPv4" }).invalid).toMatch(
+      /kubernetes.io\/service-name/,
     );
     expect(toTargetService({ metadata: { name: "s" } }).invalid).toBeDefined();
   });
@@ -80,7 +84,11 @@ describe("rendering mirrors", () => {
     const d = renderService(ctx, service());
     expect(d.name).toBe("web-east");
     expect(d.body.spec).toEqual({ type: "ClusterIP", ports: [{ name: "http", protocol: "TCP", port: 80 }] });
-    expect(d.body.metadata.labels).toEqual({ "zonesync.io/link": "east", "zonesync.io/mirrored-from": "east" });
+    expect(d.body.metadata.labels).toEqual({
+      "zonesync.io/link": "east",
+      "zonesync.io/link-uid": "uid-east",
+      "zonesync.io/mirrored-from": "east",
+    });
     expect(d.body.metadata.annotations).toMatchObject({
       "zonesync.io/remote-ref": "east/shop/web",
       [ANNOTATION_MIRROR_HASH]: d.hash,
@@ -104,6 +112,7 @@ describe("rendering mirrors", () => {
     const [d] = renderSlices(ctx, service(), [sliceV1beta1], { stale: false, serviceUid: "u1" });
     expect(d!.body.metadata.labels).toEqual({
       "zonesync.io/link": "east",
+      "zonesync.io/link-uid": "uid-east",
       "zonesync.io/mirrored-from": "east",
       "kubernetes.io/service-name": "web-east",
       "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",

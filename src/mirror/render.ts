@@ -5,6 +5,7 @@ import {
   ANNOTATION_REMOTE_REF,
   LABEL_ENDPOINTSLICE_MANAGED_BY,
   LABEL_LINK,
+  LABEL_LINK_UID,
   LABEL_MIRRORED_FROM,
   LABEL_SERVICE_NAME,
   LABEL_ZONE_SYNC_PEERS,
@@ -25,6 +26,8 @@ export type SliceVersion = "v1" | "v1beta1";
 
 export interface MirrorContext {
   link: string;
+  /** The ZoneSyncLink's UID: the identity every object this link's controller writes carries. */
+  linkUid: string;
   cluster: string;
   /** The EndpointSlice version the local API server offers. */
   sliceVersion: SliceVersion;
@@ -45,7 +48,7 @@ function withHash(body: KubeObject): Desired {
 }
 
 function mirrorLabels(ctx: MirrorContext): Record<string, string> {
-  return { [LABEL_LINK]: ctx.link, [LABEL_MIRRORED_FROM]: ctx.cluster };
+  return { [LABEL_LINK]: ctx.link, [LABEL_LINK_UID]: ctx.linkUid, [LABEL_MIRRORED_FROM]: ctx.cluster };
 }
 
 /** The selector-less local Service `<svc>-<cluster>`; headless when the target Service is. */

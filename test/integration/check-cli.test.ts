@@ -331,6 +331,7 @@ describe("zonesync check --probe", () => {
       "controllers.lease",
       "credentials.secret",
       "credentials.token-expiry",
+      "mirrors.name-conflicts",
       "mirrors.status-recent",
     ]);
     expect(find(report, "controllers.lease")).toMatchObject({
@@ -349,7 +350,7 @@ describe("zonesync check --probe", () => {
     await new Promise((r) => setTimeout(r, 1500));
     await createLease(solo, ns, "east", 0, 300);
     const waited = await waiting;
-    expect(waited.stdout).toBe("Status check results are √ (11 passed, 0 warnings, 0 errors, 0 skipped)\n");
+    expect(waited.stdout).toBe("Status check results are √ (12 passed, 0 warnings, 0 errors, 0 skipped)\n");
     expect(waited.code).toBe(0);
   });
 });

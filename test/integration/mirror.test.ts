@@ -6,6 +6,7 @@ import { endpointSliceType, Resources, servedVersion, type ResourceType } from "
 import { createLogger } from "../../src/log.ts";
 import { LinkController } from "../../src/mirror/controller.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
+import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
 import { adminClient, cluster, eventually, uniqueName } from "../support.ts";
 
@@ -316,7 +317,8 @@ describe("link controller on real clusters", () => {
     for (const client of [east, hub]) {
       await client.create(Resources.deployments, deployment(ns, "nginx", 2));
       await client.create(Resources.services, {
-        metadata: { name: "nginx-zone-sync-hl", namespace: ns },
+        // As local zone-sync creates it: peer slices go only onto such a Service.
+        metadata: { name: "nginx-zone-sync-hl", namespace: ns, labels: ownedLabels(true) },
         spec: { clusterIP: "None", selector: { app: "nginx" }, ports: [{ name: "zone-sync", port: 12345 }] },
       });
     }
@@ -511,6 +513,209 @@ describe("link controller on real clusters", () => {
     expect(metrics).toContain("zonesync_mirror_sync_lag_seconds_bucket");
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     await hub.delete(Resources.deployments, link.namespace, `zonesync-link-${link.name}`);
+  });
+});
+
+describe("link controller ownership: it touches only what it created", () => {
+  /** A user's own Service in hub, named like a future mirror (`<svc>-east`). */
+  async function usersService(ns: string, name: string): Promise<Service> {
+    return hub.create<Service>(Resources.services, {
+      metadata: { name, namespace: ns, labels: { app: "mine" } },
+      spec: { selector: { app: "mine" }, ports: [{ name: "mine", port: 8080 }] },
+    });
+  }
+
+  async function exportFromEast(ns: string, name: string, token: string): Promise<void> {
+    await east.create(Resources.services, {
+      metadata: { name, namespace: ns, labels: { "export-test": token } },
+      spec: { ports: [{ port: 80 }] },
+    });
+  }
+
+  async function mirroredCondition(link: { name: string; namespace: string }, reason: string) {
+    return eventually(
+      async () => {
+        const c = condition(await getLink(link), "Mirrored");
+        return c?.reason === reason ? c : undefined;
+      },
+      15_000,
+      `Mirrored with reason ${reason}`,
+    );
+  }
+
+  it("never adopts, changes or deletes a user's Service of a mirror's name; reports it once; mirrors once it is gone", async () => {
+    const ns = uniqueName("own");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    const mine = await usersService(ns, "web-east");
+    await exportFromEast(ns, "web", token);
+    await exportFromEast(ns, "api", token);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const controller = await startController(link);
+
+    const conflict = await mirroredCondition(link, "NameConflict");
+    expect(conflict.status).toBe("False");
+    expect(conflict.message).toContain(`Service ${ns}/web-east`);
+    // The other exported Service is mirrored as usual.
+    await eventually(async () => hub.getOptional(Resources.services, ns, "api-east"), 15_000, "the api mirror");
+    // Rechecks (every 10 s) neither touch the user's Service nor repeat the Event.
+    await new Promise((r) => setTimeout(r, 11_000));
+    const after = await hub.get<Service>(Resources.services, ns, "web-east");
+    expect(after.metadata.resourceVersion).toBe(mine.metadata.resourceVersion);
+    expect(after.metadata.labels).toEqual({ app: "mine" });
+    expect(after.spec.ports).toEqual([expect.objectContaining({ name: "mine", port: 8080 })]);
+    // Its slices are the EndpointSlice controller's (it has a selector); none of ours point at it.
+    const ours =
+      "kubernetes.io/service-name=web-east,endpointslice.kubernetes.io/managed-by=link-controller.zonesync.io";
+    expect((await hub.list(slices, ns, { labelSelector: ours })).items).toEqual([]);
+    const events = (await linkEvents(link)).filter((e) => e.reason === "NameConflict");
+    expect(events).toHaveLength(1);
+    expect(events[0]).toMatchObject({ type: "Warning", message: expect.stringContaining(`Service ${ns}/web-east`) });
+    expect((await controller.metrics.nameConflicts.get()).values[0]?.value).toBe(1);
+
+    // The target stops exporting it: the user's Service stays as it is.
+    await east.delete(Resources.services, ns, "web");
+    await mirroredCondition(link, "Synced");
+    expect((await hub.get<Service>(Resources.services, ns, "web-east")).metadata.resourceVersion).toBe(
+      mine.metadata.resourceVersion,
+    );
+
+    // Exported again, and the user deletes theirs: mirroring resumes by itself.
+    await exportFromEast(ns, "web", token);
+    await mirroredCondition(link, "NameConflict");
+    await hub.delete(Resources.services, ns, "web-east");
+    const mirror = await eventually(
+      async () => {
+        const svc = await hub.getOptional<Service>(Resources.services, ns, "web-east");
+        return svc?.metadata.labels?.["zonesync.io/link"] === link.name ? svc : undefined;
+      },
+      20_000,
+      "the mirror in place of the deleted user's Service",
+    );
+    expect(mirror.metadata.labels?.["zonesync.io/link-uid"]).toBe((await getLink(link)).metadata.uid);
+    await mirroredCondition(link, "Synced");
+    expect((await controller.metrics.nameConflicts.get()).values[0]?.value).toBe(0);
+  });
+
+  it("finds a user's Service where its mirror was after a restart, and keeps it through the link's deletion", async () => {
+    const ns = uniqueName("own");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "web", token);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const first = await startController(link);
+    await eventually(async () => hub.getOptional(Resources.services, ns, "web-east"), 15_000, "the mirror");
+    await first.stop();
+    // While no controller runs, the user replaces the mirror with a Service of their own.
+    await hub.delete(Resources.services, ns, "web-east");
+    const mine = await usersService(ns, "web-east");
+    await startController(link, "test-b");
+    const conflict = await mirroredCondition(link, "NameConflict");
+    expect(conflict.message).toContain(`Service ${ns}/web-east`);
+    expect((await hub.get<Service>(Resources.services, ns, "web-east")).metadata.resourceVersion).toBe(
+      mine.metadata.resourceVersion,
+    );
+    // The link goes: its cleanup deletes what it created, and only that.
+    await hub.delete(Resources.zoneSyncLinks, link.namespace, link.name);
+    await eventually(
+      async () => !(await hub.getOptional(Resources.zoneSyncLinks, link.namespace, link.name)),
+      15_000,
+      "the link to be gone",
+    );
+    expect((await hub.get<Service>(Resources.services, ns, "web-east")).metadata.resourceVersion).toBe(
+      mine.metadata.resourceVersion,
+    );
+    expect(await mirrorsOf(link.name)).toEqual([]);
+  });
+
+  it("puts peer slices only onto a zone-sync peer Service: any other is InvalidSpec, and nothing is written", async () => {
+    const ns = uniqueName("ingress");
+    await ensureNamespace(east, ns);
+    await east.create(Resources.services, {
+      metadata: { name: "nginx-zone-sync-hl", namespace: ns },
+      spec: { clusterIP: "None", selector: { app: "nginx" }, ports: [{ name: "zone-sync", port: 12345 }] },
+    });
+    const link = await prepareLink({
+      zoneSync: {
+        targetPeerService: { namespace: ns, name: "nginx-zone-sync-hl" },
+        localPeerService: { namespace: "default", name: "kubernetes" },
+        port: 12345,
+      },
+    });
+    await startController(link);
+    const invalid = await mirroredCondition(link, "InvalidSpec");
+    expect(invalid.message).toContain("default/kubernetes is not a zone-sync peer Service");
+    await eventually(
+      async () => (await linkEvents(link)).some((e) => e.reason === "InvalidSpec"),
+      5000,
+      "an InvalidSpec Event",
+    );
+    expect((await hub.list(slices, "default", { labelSelector: "zonesync.io/zone-sync-peers" })).items).toEqual([]);
+  });
+
+  it("never mirrors into system namespaces or the link's own namespace unless spec.namespaces lists them", async () => {
+    const token = uniqueName("x");
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    await ensureNamespace(east, link.namespace);
+    await exportFromEast("kube-public", "sys", token);
+    await exportFromEast(link.namespace, "own", token);
+    const ns = uniqueName("own");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "app", token);
+    try {
+      await startController(link);
+      await eventually(async () => hub.getOptional(Resources.services, ns, "app-east"), 15_000, "the app mirror");
+      await mirroredCondition(link, "Synced");
+      expect(await hub.getOptional(Resources.services, "kube-public", "sys-east")).toBeUndefined();
+      expect(await hub.getOptional(Resources.services, link.namespace, "own-east")).toBeUndefined();
+
+      await hub.patch(Resources.zoneSyncLinks, link.namespace, link.name, { spec: { namespaces: ["kube-public"] } });
+      await eventually(
+        async () => hub.getOptional(Resources.services, "kube-public", "sys-east"),
+        15_000,
+        "the mirror in kube-public once listed",
+      );
+    } finally {
+      await east.delete(Resources.services, "kube-public", "sys");
+      // The link's cleanup removes its mirror from hub's kube-public too.
+      await hub.delete(Resources.zoneSyncLinks, link.namespace, link.name);
+      await eventually(
+        async () => !(await hub.getOptional(Resources.services, "kube-public", "sys-east")),
+        15_000,
+        "the kube-public mirror to be removed with the link",
+      );
+    }
+  });
+
+  it("two installs with a link of the same name never touch each other's mirrors", async () => {
+    const ns = uniqueName("own");
+    const [tokenA, tokenB] = [uniqueName("a"), uniqueName("b")];
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "one", tokenA);
+    await exportFromEast(ns, "two", tokenB);
+    const name = uniqueName("east");
+    const linkA = await prepareLink({ selector: { matchLabels: { "export-test": tokenA } } }, name);
+    const linkB = await prepareLink({ selector: { matchLabels: { "export-test": tokenB } } }, name);
+    await startController(linkA, "install-a");
+    await startController(linkB, "install-b");
+    const uidA = (await getLink(linkA)).metadata.uid;
+    await eventually(async () => (await mirrorsOf(name)).length === 2, 15_000, "both installs' mirrors");
+    await eventually(async () => (await getLink(linkB)).metadata.finalizers?.includes("zonesync.io/mirrors"), 5000);
+
+    await hub.delete(Resources.zoneSyncLinks, linkB.namespace, linkB.name);
+    await eventually(
+      async () => !(await hub.getOptional(Resources.zoneSyncLinks, linkB.namespace, linkB.name)),
+      15_000,
+      "link B to be gone",
+    );
+    expect(await hub.getOptional(Resources.services, ns, "two-east")).toBeUndefined();
+    const one = await hub.get<Service>(Resources.services, ns, "one-east");
+    expect(one.metadata.labels?.["zonesync.io/link-uid"]).toBe(uidA);
+    await mirroredCondition(linkA, "Synced");
   });
 });
 

@@ -34,7 +34,7 @@ const ipv6Raw = fixture("endpointslice-v1-ipv6.json");
 const pdbRaw = fixture("poddisruptionbudget-policy-v1.json");
 
 /** A local cluster that serves discovery.k8s.io/v1, mirroring the target cluster "east". */
-const ctx: MirrorContext = { link: "east", cluster: "east", sliceVersion: "v1" };
+const ctx: MirrorContext = { link: "east", linkUid: "uid-east", cluster: "east", sliceVersion: "v1" };
 const MIRROR = "web-east";
 
 const endpointsOf = (body: KubeObject) => body.endpoints as Endpoint[];
@@ -84,6 +84,7 @@ describe("a v1 EndpointSlice of the target", () => {
       // The mirror Service's, not the target slice's (no `app`, no `zonesync.io/exported`, not the target's manager).
       labels: {
         "zonesync.io/link": "east",
+        "zonesync.io/link-uid": "uid-east",
         "zonesync.io/mirrored-from": "east",
         "kubernetes.io/service-name": MIRROR,
         "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",

@@ -1,6 +1,6 @@
 import { parseDuration } from "../../api/duration.ts";
 import { selectorIsEmpty, labelSelectorToString } from "../../api/selector.ts";
-import { ANNOTATION_REMOTE_REF, LABEL_LINK, LABEL_SERVICE_NAME } from "../../api/names.ts";
+import { ANNOTATION_REMOTE_REF, LABEL_LINK, LABEL_LINK_UID, LABEL_SERVICE_NAME } from "../../api/names.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { ClusterContext, LinkRef, ServiceObject, SliceObject } from "../context.ts";
 import { clusterCheck, fail, ok, skip, subjectCheck, type CheckDefinition } from "../types.ts";
@@ -65,23 +65,31 @@ export const mirrorChecks: CheckDefinition<ClusterContext>[] = [
     dependsOn: ["links.crd-version"],
     async run(ctx) {
       const [{ services, slices }, all] = await Promise.all([mirrorIndex(ctx), ctx.allLinks()]);
+      // A mirror belongs to the link whose UID it carries: a link re-created under the same name is another link.
+      const uids = new Set(all.map((l) => l.obj.metadata.uid));
       const names = new Set(all.map((l) => l.name));
-      const orphanServices = services.filter((s) => !names.has(s.metadata.labels?.[LABEL_LINK] ?? ""));
-      const orphanSlices = slices.filter((s) => !names.has(s.metadata.labels?.[LABEL_LINK] ?? ""));
+      const orphan = (o: ServiceObject | SliceObject) => {
+        const uid = o.metadata.labels?.[LABEL_LINK_UID];
+        return uid ? !uids.has(uid) : !names.has(o.metadata.labels?.[LABEL_LINK] ?? "");
+      };
+      const orphanServices = services.filter(orphan);
+      const orphanSlices = slices.filter(orphan);
       if (!orphanServices.length && !orphanSlices.length)
         return ok(
           `${plural(services.length, "mirror Service")}, ${plural(slices.length, "EndpointSlice")}, each with its link`,
         );
+      const selectorOf = (o: ServiceObject | SliceObject) => {
+        const uid = o.metadata.labels?.[LABEL_LINK_UID];
+        return uid ? `${LABEL_LINK_UID}=${uid}` : `${LABEL_LINK}=${o.metadata.labels?.[LABEL_LINK] ?? ""}`;
+      };
       const gone = [
         ...new Set([...orphanServices, ...orphanSlices].map((o) => o.metadata.labels?.[LABEL_LINK] ?? "")),
       ].sort();
+      const selectors = [...new Set([...orphanServices, ...orphanSlices].map(selectorOf))].sort();
       return fail(
         `${plural(orphanServices.length, "mirror Service")} and ${plural(orphanSlices.length, "EndpointSlice")} of deleted link${gone.length === 1 ? "" : "s"} ${listSome(gone)}: ${listSome([...orphanServices, ...orphanSlices].map(ref), 5)}`,
-        gone
-          .map(
-            (l) =>
-              `kubectl --context ${ctx.context} delete services,endpointslices.discovery.k8s.io -A -l ${LABEL_LINK}=${l}`,
-          )
+        selectors
+          .map((l) => `kubectl --context ${ctx.context} delete services,endpointslices.discovery.k8s.io -A -l ${l}`)
           .join("\n"),
       );
     },
@@ -144,6 +152,31 @@ export const mirrorChecks: CheckDefinition<ClusterContext>[] = [
       return fail(
         problems.join("; "),
         `the link controller removes such mirrors on its next sync; if they stay, check it (kubectl --context ${ctx.context} -n ${link.namespace} logs deploy/zonesync-link-${link.name}) or delete them: kubectl --context ${ctx.context} -n ${gone[0]?.metadata.namespace ?? "<namespace>"} delete service ${gone[0]?.metadata.name ?? "<mirror>"}`,
+      );
+    },
+  }),
+  subjectCheck<ClusterContext, LinkRef>({
+    id: "mirrors.name-conflicts",
+    category: "mirrors",
+    description: "no local object that the link did not create holds a mirror's name",
+    severity: "error",
+    retryable: true,
+    probe: true,
+    dependsOn: ["links.valid"],
+    none: "no links",
+    subjects: links,
+    subjectName: key,
+    async run(ctx, link) {
+      const mirrored = link.obj.status?.conditions?.find((c) => c.type === "Mirrored");
+      if (mirrored?.reason !== "NameConflict") return ok("no name conflicts reported by the link controller");
+      const blocked = /: (.*); delete or rename them/.exec(mirrored.message ?? "")?.[1] ?? "";
+      const [kind, where] = blocked.split(", ")[0]?.split(" ") ?? [];
+      const [namespace, name] = where?.split("/") ?? [];
+      return fail(
+        mirrored.message ?? "name conflict",
+        kind && namespace && name
+          ? `zonesync never adopts, changes or deletes an object it did not create. If ${kind} ${namespace}/${name} is yours, keep it and stop exporting the remote Service (or give it another name); if it is a leftover, delete it: ${kubectl(ctx, namespace)} delete ${kind.toLowerCase()} ${name}`
+          : `${kubectl(ctx, link.namespace)} describe zonesynclink ${link.name}`,
       );
     },
   }),
