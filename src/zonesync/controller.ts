@@ -32,6 +32,7 @@ import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { describeError, isConflict, isNotFound } from "../kube/errors.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { Informer, type InformerHandlers } from "../kube/informer.ts";
+import { createOnly } from "../kube/ownership.ts";
 import { Resources, type ResourceType } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
@@ -45,6 +46,7 @@ import {
   desiredPeerService,
   desiredStreamConfigMap,
   isHeadless,
+  ownedByZoneSync,
   peerServiceDrift,
   streamConfigMapMatches,
   type ConfigMapObject,
@@ -130,6 +132,7 @@ const REASON_ROLLOUT = "Rollout";
 const REASON_WORKLOAD_NOT_FOUND = "WorkloadNotFound";
 const REASON_INVALID_WORKLOAD = "InvalidWorkload";
 const REASON_INVALID_TLS_SECRET = "InvalidTLSSecret";
+const REASON_NAME_CONFLICT = "NameConflict";
 
 /** Informer transform: managedFields are large and never needed here. */
 function stripManagedFields<T extends KubeObject>(obj: T): T {
@@ -391,6 +394,7 @@ export class ZoneSyncController {
     this.problems.clear(REASON_WORKLOAD_NOT_FOUND);
     this.problems.clear(REASON_INVALID_WORKLOAD);
     this.problems.clear(REASON_INVALID_TLS_SECRET);
+    this.problems.clear(REASON_NAME_CONFLICT);
     await this.stopSecretInformer();
     const services = this.services as Informer<KubeObject>;
     const streams = this.streams as Informer<KubeObject>;
@@ -449,7 +453,9 @@ export class ZoneSyncController {
       port: config.port,
       publishNotReadyAddresses: this.options.publishNotReadyAddresses ?? true,
     });
-    let changed = await this.ensureService(service);
+    const serviceChanged = await this.ensureService(service);
+    if (serviceChanged === undefined) return "waiting";
+    let changed = serviceChanged;
 
     const rendered = renderStreamConfig(
       config,
@@ -457,13 +463,21 @@ export class ZoneSyncController {
       { disableIPv6: this.options.disableIPv6 },
     );
     if (rendered === undefined) throw new Error("zone-sync is enabled but rendered no configuration");
-    changed = (await this.ensureStreamConfigMap(desiredStreamConfigMap(ctx, this.streamName, rendered))) || changed;
+    const streamChanged = await this.ensureStreamConfigMap(desiredStreamConfigMap(ctx, this.streamName, rendered));
+    if (streamChanged === undefined) return "waiting";
+    this.problems.clear(REASON_NAME_CONFLICT);
+    changed = streamChanged || changed;
 
     const checksum = configChecksum(rendered, material);
     this.desiredChecksum = checksum;
     const state: AppliedState = { rendered, tlsChecksum: tlsChecksum(material) };
     changed = (await this.syncChecksum(workload, checksum, state, secretName)) || changed;
     return changed ? "changed" : "unchanged";
+  }
+
+  /** The NGINX ConfigMap, where problems are reported. */
+  private source(): ConfigMapObject | undefined {
+    return this.sources.get(`${this.configMapRef.namespace}/${this.configMapRef.name}`);
   }
 
   /** True when the cache still holds the version a write of exactly this intent started from. */
@@ -484,11 +498,49 @@ export class ZoneSyncController {
     this.metrics?.writes.inc({ ...this.metricLabels, resource, verb });
   }
 
-  private async ensureService(desired: ServiceObject): Promise<boolean> {
+  /**
+   * The first write of a name is create-only (createOnly); an existing object is written only when it carries
+   * zonesync's identity. Returns undefined, having reported it, when a foreign object holds the name.
+   */
+  private async claim<T extends KubeObject>(
+    type: ResourceType,
+    desired: T,
+    live: T | undefined,
+  ): Promise<{ live: T | undefined; created: boolean } | undefined> {
+    let existing: KubeObject | undefined = live;
+    if (existing === undefined) {
+      const result = await createOnly(this.client, type, desired, FIELD_MANAGER);
+      if ("created" in result) {
+        this.countWrite(type.kind.toLowerCase(), "create");
+        return { live: undefined, created: true };
+      }
+      existing = result.existing;
+    }
+    if (!ownedByZoneSync(existing, this.workloadRef)) {
+      const name = `${type.kind} ${desired.metadata.namespace}/${desired.metadata.name}`;
+      this.problems.set(
+        this.source(),
+        REASON_NAME_CONFLICT,
+        `${name} exists and was not created by zonesync for ${formatWorkloadRef(this.workloadRef)}; it is left alone and zone-sync is not applied until it is deleted or renamed`,
+      );
+      return undefined;
+    }
+    return { live: existing as T, created: false };
+  }
+
+  private async ensureService(desired: ServiceObject): Promise<boolean | undefined> {
     const { namespace } = this.workloadRef;
-    let live = this.services.get(`${namespace}/${this.serviceName}`);
+    const cached = this.services.get(`${namespace}/${this.serviceName}`);
     const fingerprint = JSON.stringify(desired);
-    if (this.cacheBehind("service", live, fingerprint)) return false;
+    if (this.cacheBehind("service", cached, fingerprint)) return false;
+    const claim = await this.claim(Resources.services, desired, cached);
+    if (claim === undefined) return undefined;
+    let live = claim.live;
+    if (claim.created) {
+      this.remember("service", cached, fingerprint);
+      this.logger.info("created the peer Service", { service: `${namespace}/${this.serviceName}` });
+      return true;
+    }
     if (live !== undefined && !isHeadless(live)) {
       // clusterIP is immutable: a Service that is not headless (someone replaced ours) must be recreated.
       this.logger.warn("the peer Service is not headless; recreating it", { service: this.serviceName });
@@ -513,7 +565,7 @@ export class ZoneSyncController {
       );
       this.countWrite("service", "patch");
     }
-    this.remember("service", live, fingerprint);
+    this.remember("service", cached, fingerprint);
     this.logger.info(live === undefined ? "created the peer Service" : "repaired the peer Service", {
       service: `${namespace}/${this.serviceName}`,
       drift,
@@ -523,21 +575,23 @@ export class ZoneSyncController {
     return true;
   }
 
-  private async ensureStreamConfigMap(desired: ConfigMapObject): Promise<boolean> {
+  private async ensureStreamConfigMap(desired: ConfigMapObject): Promise<boolean | undefined> {
     const { namespace } = this.workloadRef;
-    const live = this.streams.get(`${namespace}/${this.streamName}`);
+    const cached = this.streams.get(`${namespace}/${this.streamName}`);
     const fingerprint = JSON.stringify(desired);
-    if (this.cacheBehind("stream", live, fingerprint)) return false;
-    if (live !== undefined && streamConfigMapMatches(live, desired)) return false;
-    await this.client.apply(Resources.configMaps, desired, { fieldManager: FIELD_MANAGER });
-    this.countWrite("configmap", "apply");
-    this.remember("stream", live, fingerprint);
-    this.logger.info(
-      live === undefined ? "created the zone-sync.conf ConfigMap" : "updated the zone-sync.conf ConfigMap",
-      {
-        configMap: `${namespace}/${this.streamName}`,
-      },
-    );
+    if (this.cacheBehind("stream", cached, fingerprint)) return false;
+    const claim = await this.claim(Resources.configMaps, desired, cached);
+    if (claim === undefined) return undefined;
+    const live = claim.live;
+    if (!claim.created) {
+      if (live !== undefined && streamConfigMapMatches(live, desired)) return false;
+      await this.client.apply(Resources.configMaps, desired, { fieldManager: FIELD_MANAGER });
+      this.countWrite("configmap", "apply");
+    }
+    this.remember("stream", cached, fingerprint);
+    this.logger.info(claim.created ? "created the zone-sync.conf ConfigMap" : "updated the zone-sync.conf ConfigMap", {
+      configMap: `${namespace}/${this.streamName}`,
+    });
     return true;
   }
 
@@ -551,6 +605,7 @@ export class ZoneSyncController {
     const live = informer.get(`${namespace}/${name}`);
     const key = `delete ${kind}`;
     if (live === undefined || this.cacheBehind(key, live, "deleted")) return false;
+    if (!ownedByZoneSync(live, this.workloadRef)) return false;
     const deleted = await this.client.delete(type, namespace, name, { uid: live.metadata.uid });
     this.countWrite(kind.toLowerCase(), "delete");
     this.remember(key, live, "deleted");

@@ -66,6 +66,19 @@ function ownedAnnotations(ctx: OwnedObjectContext): Record<string, string> {
   };
 }
 
+/**
+ * zonesync's identity on what local zone-sync created: its labels and the workload the object serves. An object of
+ * the same name without it belongs to someone else: never applied to, relabelled or deleted.
+ */
+export function ownedByZoneSync(live: KubeObject, workload: WorkloadRef): boolean {
+  const { labels = {}, annotations = {} } = live.metadata;
+  return (
+    labels[LABEL_MANAGED_BY] === "zonesync" &&
+    labels[LABEL_COMPONENT] === COMPONENT &&
+    annotations[ANNOTATION_WORKLOAD] === formatWorkloadRef(workload)
+  );
+}
+
 /** The ownerReference to the NGINX ConfigMap, or none when it is in another namespace (or does not exist). */
 export function ownerReferences(ctx: OwnedObjectContext): OwnerReference[] {
   if (ctx.configMapUid === undefined || ctx.configMap.namespace !== ctx.workload.namespace) return [];

@@ -467,4 +467,52 @@ describe("zone-sync controller", () => {
       "zone-sync.conf to be deleted with the ConfigMap",
     );
   });
+
+  it("never adopts, changes or deletes a Service or ConfigMap of its names that it did not create", async () => {
+    const { client, ns } = await setup("zs-own");
+    await createWorkload(client, "Deployment", ns);
+    const theirs = await client.create<KubeObject>(Resources.services, {
+      metadata: { name: "nginx-deployment-hl", namespace: ns, labels: { team: "theirs" } },
+      spec: { selector: { app: "other" }, ports: [{ name: "web", port: 80 }] },
+    });
+    await writeConfig(client, ns, { "zone-sync": "true" });
+    const { controller, recorder } = await startController(client, { configNs: ns });
+    const [conflict] = await eventually(
+      async () => {
+        const found = await events(client, recorder, ns, "NameConflict");
+        return found.length > 0 ? found : undefined;
+      },
+      10_000,
+      "a NameConflict Event",
+    );
+    expect(conflict?.message).toContain(`Service ${ns}/nginx-deployment-hl exists and was not created by zonesync`);
+    await settled(controller);
+    // Untouched, nothing rolled, and no config written while the name is taken.
+    expect((await client.get<Service>(Resources.services, ns, "nginx-deployment-hl")).metadata.resourceVersion).toBe(
+      theirs.metadata.resourceVersion,
+    );
+    expect(checksumOf(await getWorkload(client, "Deployment", ns))).toBeUndefined();
+    expect(await client.getOptional(Resources.configMaps, ns, "nginx-zone-sync")).toBeUndefined();
+    expect(await events(client, recorder, ns, "NameConflict")).toHaveLength(1);
+
+    // Disabled: what is not ours is not deleted.
+    await writeConfig(client, ns, { "zone-sync": "false" });
+    await settled(controller);
+    expect((await client.get<Service>(Resources.services, ns, "nginx-deployment-hl")).metadata.resourceVersion).toBe(
+      theirs.metadata.resourceVersion,
+    );
+
+    // Their Service goes and zone-sync is enabled again: ours is created.
+    await client.delete(Resources.services, ns, "nginx-deployment-hl");
+    await writeConfig(client, ns, { "zone-sync": "true" });
+    const ours = await eventually(
+      async () => {
+        const svc = await client.getOptional<Service>(Resources.services, ns, "nginx-deployment-hl");
+        return svc?.metadata.labels?.["app.kubernetes.io/managed-by"] === "zonesync" ? svc : undefined;
+      },
+      10_000,
+      "zonesync's peer Service",
+    );
+    expect(ours.spec.clusterIP).toBe("None");
+  });
 });
