@@ -181,6 +181,14 @@ export const ZoneSyncLinkStatusSchema = z
       .max(Number.MAX_SAFE_INTEGER)
       .optional()
       .describe("Number of endpoints (addresses) in the mirrored EndpointSlices."),
+    droppedFromTarget: z
+      .record(z.string(), z.number().int().min(0).max(Number.MAX_SAFE_INTEGER))
+      .optional()
+      .describe(
+        "What the target cluster holds now that is not mirrored, by reason (loopback, linkLocal, unspecified, " +
+          "multicast, broadcast, excluded, wrongFamily, invalid, fqdn, tooMany, hostname, port, zone, name): " +
+          "current totals, not a running count; reasons at zero are left out.",
+      ),
     lastSyncTime: z.iso
       .datetime()
       .optional()

@@ -24,7 +24,7 @@ import { LocalMirrors, mirrorSelector } from "./local.ts";
 import { mirrorMetrics, recordDropped, type MirrorMetrics } from "./metrics.ts";
 import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import { fieldManager } from "./naming.ts";
-import { Reconciler, type Outcome } from "./reconciler.ts";
+import { MirrorRejectedError, Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
 import { parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
@@ -153,7 +153,8 @@ export class LinkController {
     this.queue = new WorkQueue({
       name: `mirror-${this.link}`,
       backoffBaseMs: 200,
-      backoffMaxMs: 60_000,
+      // A mirror the local API server keeps rejecting is retried every few minutes, not hammered.
+      backoffMaxMs: 300_000,
       logger: this.logger,
     });
     this.linkInformer = new Informer<KubeObject>({
@@ -731,8 +732,15 @@ export class LinkController {
   }
 
   private onReconcileError(key: string, err: unknown): void {
-    this.failures.set(key, describeError(err));
-    this.metrics.errors.inc({ kind: `local-${errorKind(err)}` });
+    const message = describeError(err);
+    const before = this.failures.get(key);
+    this.failures.set(key, message);
+    this.metrics.errors.inc({
+      kind: err instanceof MirrorRejectedError ? "local-rejected" : `local-${errorKind(err)}`,
+    });
+    if (err instanceof MirrorRejectedError && before !== message) {
+      this.event("Warning", "MirrorRejected", `${key.replace(/^svc:/, "")}: ${message}; retried with backoff`);
+    }
   }
 
   private event(type: "Normal" | "Warning", reason: string, message: string): void {
@@ -870,6 +878,7 @@ export class LinkController {
       conditions: desired,
       mirroredServices: counts.services,
       mirroredEndpoints: counts.endpoints,
+      ...(dropped ? { droppedFromTarget: dropped } : {}),
     };
     const json = canonicalJson(update);
     if (json === this.lastStatusJson) return;

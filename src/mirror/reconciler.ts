@@ -74,6 +74,14 @@ export class NameConflictError extends Error {
   }
 }
 
+/** The local API server refused a mirror as invalid (422): reported on the link, retried with a long backoff. */
+export class MirrorRejectedError extends Error {
+  constructor(object: string, cause: unknown) {
+    super(`the local API server rejected ${object}`, { cause });
+    this.name = "MirrorRejectedError";
+  }
+}
+
 /**
  * Converges the local mirrors of one source (an exported target Service, or the zone-sync peers) to what the target
  * holds. Reads only caches; writes only what differs (content hash), with server-side apply under the link's field
@@ -360,9 +368,7 @@ export class Reconciler {
       this.written.set(`${d.namespace}/${d.name}`, d.hash);
       return written.metadata.uid;
     } catch (err) {
-      if (isInvalid(err) && type === Resources.services) {
-        throw new Error(`the API server rejected the mirror Service ${d.namespace}/${d.name}`, { cause: err });
-      }
+      if (isInvalid(err)) throw new MirrorRejectedError(`${type.kind} ${d.namespace}/${d.name}`, err);
       throw err;
     }
   }

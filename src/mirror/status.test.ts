@@ -55,4 +55,18 @@ describe("link status", () => {
     const counts = mergeStatus(link, { conditions: {}, mirroredServices: 3 }, now);
     expect(statusUnchanged(link, counts)).toBe(false);
   });
+
+  it("writes dropped counts as current totals: a reason back at zero is removed by the merge patch (null)", () => {
+    const withDrops = { ...link, status: { ...link.status, droppedFromTarget: { loopback: 2, fqdn: 1 } } };
+    const next = mergeStatus(withDrops, { conditions: {}, droppedFromTarget: { loopback: 3, fqdn: 0, port: 0 } }, now);
+    expect(next.droppedFromTarget).toEqual({ loopback: 3, fqdn: null, port: null });
+    expect(statusUnchanged(withDrops, next)).toBe(false);
+    const settled = { ...link, status: { ...link.status, droppedFromTarget: { loopback: 3 } } };
+    expect(
+      statusUnchanged(
+        settled,
+        mergeStatus(settled, { conditions: {}, droppedFromTarget: { loopback: 3, fqdn: 0 } }, now),
+      ),
+    ).toBe(true);
+  });
 });

@@ -18,6 +18,8 @@ export interface MirrorStatus {
   conditions: Partial<Record<OwnCondition, Omit<ConditionUpdate, "type">>>;
   mirroredServices?: number;
   mirroredEndpoints?: number;
+  /** Current totals by reason of what the target holds and is not mirrored (zeros included, so they clear). */
+  droppedFromTarget?: Record<string, number>;
   lastSyncTime?: Date;
 }
 
@@ -28,6 +30,7 @@ const LinkStatusSchema = z.object({
       conditions: z.array(z.looseObject({ type: z.string() })).nullish(),
       mirroredServices: z.number().nullish(),
       mirroredEndpoints: z.number().nullish(),
+      droppedFromTarget: z.record(z.string(), z.number()).nullish(),
       lastSyncTime: z.string().nullish(),
     })
     .nullish(),
@@ -39,7 +42,14 @@ export function mergeStatus(
   current: LinkStatusView,
   desired: MirrorStatus,
   now = new Date(),
-): { conditions: Condition[]; mirroredServices?: number; mirroredEndpoints?: number; lastSyncTime?: string } {
+): {
+  conditions: Condition[];
+  mirroredServices?: number;
+  mirroredEndpoints?: number;
+  /** Reasons at zero are null: a merge patch removes them. */
+  droppedFromTarget?: Record<string, number | null>;
+  lastSyncTime?: string;
+} {
   let conditions = (current.status?.conditions ?? []) as Condition[];
   for (const type of OWN_CONDITIONS) {
     const update = desired.conditions[type];
@@ -51,6 +61,13 @@ export function mergeStatus(
     conditions,
     ...(desired.mirroredServices !== undefined ? { mirroredServices: desired.mirroredServices } : {}),
     ...(desired.mirroredEndpoints !== undefined ? { mirroredEndpoints: desired.mirroredEndpoints } : {}),
+    ...(desired.droppedFromTarget
+      ? {
+          droppedFromTarget: Object.fromEntries(
+            Object.entries(desired.droppedFromTarget).map(([reason, n]) => [reason, n > 0 ? n : null]),
+          ),
+        }
+      : {}),
     ...(desired.lastSyncTime ? { lastSyncTime: kubeTime(desired.lastSyncTime) } : {}),
   };
 }
@@ -62,6 +79,8 @@ export function statusUnchanged(current: LinkStatusView, next: ReturnType<typeof
     conditionsEqual(s.conditions as Condition[] | undefined, next.conditions) &&
     (next.mirroredServices === undefined || s.mirroredServices === next.mirroredServices) &&
     (next.mirroredEndpoints === undefined || s.mirroredEndpoints === next.mirroredEndpoints) &&
+    (next.droppedFromTarget === undefined ||
+      Object.entries(next.droppedFromTarget).every(([reason, n]) => (s.droppedFromTarget?.[reason] ?? null) === n)) &&
     (next.lastSyncTime === undefined || s.lastSyncTime === next.lastSyncTime)
   );
 }

@@ -4,6 +4,7 @@
  * cluster-wide checks, so that a healthy setup must pass every single check. The last test stops solo's API server
  * to see the reachability checks fail.
  */
+import { ANNOTATION_WORKLOAD, ownedLabels } from "../../src/zonesync/objects.ts";
 import { execFile } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -164,7 +165,13 @@ describe("zonesync check on a healthy setup", () => {
       },
     } as KubeObject);
     await solo.create(Resources.services, {
-      metadata: { name: "nginx-deployment-hl", namespace: ns },
+      // As local zone-sync creates it.
+      metadata: {
+        name: "nginx-deployment-hl",
+        namespace: ns,
+        labels: ownedLabels(true),
+        annotations: { [ANNOTATION_WORKLOAD]: `Deployment/${ns}/nginx` },
+      },
       spec: { clusterIP: "None", selector: labels, ports: [{ port: 12345 }] },
     } as KubeObject);
     await eventually(() => deploymentAvailable(solo, ns, controllerName("east")), 60_000, "the chart controller");

@@ -5,6 +5,7 @@
  * ConfigMap), and the checks across clusters. The passing side of each check, the CLI and `migrate` are in
  * check-cli.test.ts (on a private cluster, where cluster-wide checks see nothing of other tests).
  */
+import { ANNOTATION_WORKLOAD, ownedLabels } from "../../src/zonesync/objects.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerName } from "../../src/api/names.ts";
 import { runChecks } from "../../src/check/run.ts";
@@ -305,13 +306,25 @@ describe("zonesync check on real clusters: failures", () => {
       metadata: { name: "nginx-deployment-hl", namespace: ns },
       spec: { clusterIP: "None", selector: { app: "nginx" }, ports: [{ port: 12345 }] },
     } as KubeObject);
-    const report = await runChecks({
-      clusters: [{ context: "hub", client: hub }],
-      namespace: ns,
-      nginxConfigMap: `${ns}/nginx-config`,
-      nginxWorkload: `Deployment/${ns}/nginx`,
-      select: (c) => c.category === "zone-sync",
+    const check = () =>
+      runChecks({
+        clusters: [{ context: "hub", client: hub }],
+        namespace: ns,
+        nginxConfigMap: `${ns}/nginx-config`,
+        nginxWorkload: `Deployment/${ns}/nginx`,
+        select: (c) => c.category === "zone-sync",
+      });
+    // A Service of the peer Service's name that zonesync did not create is a name conflict.
+    expect(find(await check(), "zone-sync.peer-service")).toMatchObject({
+      result: "error",
+      error: expect.stringContaining(
+        `Service ${ns}/nginx-deployment-hl has the peer Service's name but was not created by zonesync`,
+      ),
     });
+    await hub.patch(Resources.services, ns, "nginx-deployment-hl", {
+      metadata: { labels: ownedLabels(true), annotations: { [ANNOTATION_WORKLOAD]: `Deployment/${ns}/nginx` } },
+    });
+    const report = await check();
     expect(find(report, "zone-sync.config")).toMatchObject({
       result: "ok",
       message: "zone-sync enabled on port 12345",

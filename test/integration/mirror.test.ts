@@ -24,6 +24,7 @@ interface Link extends KubeObject {
     conditions?: Array<{ type: string; status: string; reason: string; message: string }>;
     mirroredServices?: number;
     mirroredEndpoints?: number;
+    droppedFromTarget?: Record<string, number>;
     lastSyncTime?: string;
   };
 }
@@ -329,12 +330,19 @@ describe("link controller on real clusters", () => {
     await startController(link);
     const all = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 4);
     expect(all).toEqual([...remote, ...local].sort());
-    const peerSlices = await hub.list<Slice>(slices, ns, { labelSelector: "zonesync.io/zone-sync-peers=east" });
-    // One mirrored slice per target slice (Kubernetes 1.20 keeps an empty placeholder slice next to the full one).
-    const eastSlices = await east.list<Slice>(slices, ns, {
-      labelSelector: "kubernetes.io/service-name=nginx-zone-sync-hl",
-    });
-    expect(peerSlices.items).toHaveLength(eastSlices.items.length);
+    // One mirrored slice per target slice (Kubernetes 1.20 keeps an empty placeholder slice next to the full one,
+    // which may be mirrored a moment after the addresses): wait for the counts to match instead of sampling them.
+    const peerSlices = await eventually(
+      async () => {
+        const [mirrored, target] = await Promise.all([
+          hub.list<Slice>(slices, ns, { labelSelector: "zonesync.io/zone-sync-peers=east" }),
+          east.list<Slice>(slices, ns, { labelSelector: "kubernetes.io/service-name=nginx-zone-sync-hl" }),
+        ]);
+        return mirrored.items.length === target.items.length ? mirrored : undefined;
+      },
+      10_000,
+      "one mirrored peer slice per target slice",
+    );
     expect(peerSlices.items[0]!.metadata.labels).toMatchObject({
       "kubernetes.io/service-name": "nginx-zone-sync-hl",
       "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
@@ -516,6 +524,24 @@ describe("link controller on real clusters", () => {
   });
 });
 
+async function exportFromEast(ns: string, name: string, token: string): Promise<void> {
+  await east.create(Resources.services, {
+    metadata: { name, namespace: ns, labels: { "export-test": token } },
+    spec: { ports: [{ port: 80 }] },
+  });
+}
+
+async function mirroredCondition(link: { name: string; namespace: string }, reason: string) {
+  return eventually(
+    async () => {
+      const c = condition(await getLink(link), "Mirrored");
+      return c?.reason === reason ? c : undefined;
+    },
+    15_000,
+    `Mirrored with reason ${reason}`,
+  );
+}
+
 describe("link controller ownership: it touches only what it created", () => {
   /** A user's own Service in hub, named like a future mirror (`<svc>-east`). */
   async function usersService(ns: string, name: string): Promise<Service> {
@@ -523,24 +549,6 @@ describe("link controller ownership: it touches only what it created", () => {
       metadata: { name, namespace: ns, labels: { app: "mine" } },
       spec: { selector: { app: "mine" }, ports: [{ name: "mine", port: 8080 }] },
     });
-  }
-
-  async function exportFromEast(ns: string, name: string, token: string): Promise<void> {
-    await east.create(Resources.services, {
-      metadata: { name, namespace: ns, labels: { "export-test": token } },
-      spec: { ports: [{ port: 80 }] },
-    });
-  }
-
-  async function mirroredCondition(link: { name: string; namespace: string }, reason: string) {
-    return eventually(
-      async () => {
-        const c = condition(await getLink(link), "Mirrored");
-        return c?.reason === reason ? c : undefined;
-      },
-      15_000,
-      `Mirrored with reason ${reason}`,
-    );
   }
 
   it("never adopts, changes or deletes a user's Service of a mirror's name; reports it once; mirrors once it is gone", async () => {
@@ -716,6 +724,91 @@ describe("link controller ownership: it touches only what it created", () => {
     const one = await hub.get<Service>(Resources.services, ns, "one-east");
     expect(one.metadata.labels?.["zonesync.io/link-uid"]).toBe(uidA);
     await mirroredCondition(linkA, "Synced");
+  });
+});
+
+describe("link controller: what a target sends is untrusted", () => {
+  it("drops loopback, link-local, unspecified, multicast and excluded addresses and FQDN slices; counts them in status and a metric", async () => {
+    const ns = uniqueName("hostile");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "web", token);
+    const labels = { "export-test": token, "kubernetes.io/service-name": "web" };
+    const addresses = ["10.201.0.7", "127.0.0.1", "169.254.169.254", "224.0.0.1", "0.0.0.0", "10.201.0.8"];
+    await east.create(slices, {
+      metadata: { name: "web-hostile", namespace: ns, labels },
+      addressType: "IPv4",
+      endpoints: addresses.map((a) => ({ addresses: [a], conditions: { ready: true } })),
+      ports: [{ name: "http", port: 80, protocol: "TCP" }],
+    });
+    await east.create(slices, {
+      metadata: { name: "web-fqdn", namespace: ns, labels },
+      addressType: "FQDN",
+      endpoints: [{ addresses: ["db.example.com"], conditions: { ready: true } }],
+      ports: [{ name: "http", port: 80, protocol: "TCP" }],
+    });
+    const link = await prepareLink({
+      selector: { matchLabels: { "export-test": token } },
+      excludeCIDRs: ["10.201.0.8/32"],
+    });
+    const controller = await startController(link);
+
+    expect(await waitForAddresses(hub, ns, "web-east", 1)).toEqual(["10.201.0.7"]);
+    const status = await eventually(
+      async () => {
+        const l = await getLink(link);
+        return l.status?.droppedFromTarget?.fqdn ? l.status : undefined;
+      },
+      10_000,
+      "the dropped counts in the link's status",
+    );
+    expect(status.droppedFromTarget).toEqual({
+      loopback: 1,
+      linkLocal: 1,
+      multicast: 1,
+      unspecified: 1,
+      excluded: 1,
+      fqdn: 1,
+    });
+    const metric = await controller.metrics.dropped.get();
+    expect(metric.values.find((v) => v.labels.reason === "loopback")?.value).toBe(1);
+    expect(metric.values.find((v) => v.labels.reason === "linkLocal")?.value).toBe(1);
+
+    // The link opts in to FQDN slices: mirrored, and the count clears from the status.
+    await hub.patch(Resources.zoneSyncLinks, link.namespace, link.name, { spec: { mirrorFQDN: true } });
+    await eventually(
+      async () =>
+        (
+          await hub.list<Slice & { addressType: string }>(slices, ns, {
+            labelSelector: "kubernetes.io/service-name=web-east",
+          })
+        ).items.some((s) => s.addressType === "FQDN"),
+      10_000,
+      "the FQDN slice mirrored",
+    );
+    await eventually(
+      async () => (await getLink(link)).status?.droppedFromTarget?.fqdn === undefined,
+      10_000,
+      "the fqdn count to clear",
+    );
+  });
+
+  it("mirrors at most spec.maxServices Services and says so in the Mirrored condition", async () => {
+    const ns = uniqueName("cap");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    for (const name of ["a", "b", "c"]) await exportFromEast(ns, name, token);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } }, maxServices: 2 });
+    const controller = await startController(link);
+    const over = await mirroredCondition(link, "ServicesOverCap");
+    expect(over.message).toContain(`1 exported Services are over spec.maxServices (2)`);
+    expect(over.message).toContain(`${ns}/c`);
+    expect(await hub.getOptional(Resources.services, ns, "a-east")).toBeDefined();
+    expect(await hub.getOptional(Resources.services, ns, "b-east")).toBeDefined();
+    expect(await hub.getOptional(Resources.services, ns, "c-east")).toBeUndefined();
+    expect((await controller.metrics.servicesOverCap.get()).values[0]?.value).toBe(1);
   });
 });
 

@@ -133,8 +133,11 @@ export const zoneSyncChecks: CheckDefinition<ClusterContext>[] = [
         );
       const { workload, owner, name, service } = peer;
       const where = `${workload.namespace}/${name}`;
+      // Loaded here, not at the top: `check --probe` starts without the zone-sync modules.
+      const { ownedByZoneSync } = await import("../../zonesync/objects.ts");
+      const foreign = service !== undefined && !ownedByZoneSync(service, workload);
       if (!cfg.config?.enabled) {
-        return service
+        return service && !foreign
           ? fail(
               `zone-sync is disabled but peer Service ${where} is still there`,
               `the manager deletes it; if it stays: ${kubectl(ctx, workload.namespace)} delete service ${name}`,
@@ -151,6 +154,12 @@ export const zoneSyncChecks: CheckDefinition<ClusterContext>[] = [
       if (peer.selectorProblem)
         return fail(peer.selectorProblem, `give ${workload.kind} ${workload.name} a matchLabels selector`);
       if (!service) return fail(`peer Service ${where} does not exist`, restart);
+      if (foreign) {
+        return fail(
+          `Service ${where} has the peer Service's name but was not created by zonesync: it is left alone, and zone-sync is not applied`,
+          `zonesync never adopts, changes or deletes an object it did not create. Rename or delete it (${kubectl(ctx, workload.namespace)} delete service ${name}); the manager then creates the peer Service within seconds`,
+        );
+      }
       const problems: string[] = [];
       if (service.spec?.clusterIP !== "None")
         problems.push(`it is not headless (clusterIP ${service.spec?.clusterIP ?? "unset"})`);
