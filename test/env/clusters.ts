@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 import { KubeClient } from "../../src/kube/client.ts";
 import { ensureBinaries, type Binaries } from "./binaries.ts";
 import { freePort } from "./ports.ts";
-import { waitUntilPodsAdmitted } from "./namespaces.ts";
+import { podsAdmitted } from "./namespaces.ts";
 import { eventually } from "./wait.ts";
 import { reapLeftovers, startProcess, type ManagedProcess } from "./processes.ts";
 
@@ -243,8 +243,7 @@ export async function startClusters(names: string[], options: StartOptions = {})
           if (internal.controllerManager?.child.exitCode !== null) {
             throw new Error(`kube-controller-manager of ${name} exited; see ${dir}/kube-controller-manager.log`);
           }
-          await waitUntilPodsAdmitted(client, "default", 1000);
-          return true;
+          return podsAdmitted(client, "default");
         });
 
         /**

@@ -4,31 +4,23 @@ import { resourcePath, Resources } from "../../src/kube/resources.ts";
 import { eventually } from "./wait.ts";
 
 /**
- * Resolves once the API server's admission would accept a pod in `namespace`: a server-side dry run of a minimal
- * pod goes through every admission plugin and stores nothing. This is what "the namespace is ready for pods" means
- * on every Kubernetes version: 1.20's ServiceAccount admission refuses pods until the default ServiceAccount has its
- * token Secret, 1.24+ (no token Secrets) until the default ServiceAccount exists.
+ * Whether the API server's admission would accept a pod in `namespace` now: a server-side dry run of a minimal pod
+ * goes through every admission plugin and stores nothing. This is what "the namespace is ready for pods" means on
+ * every Kubernetes version: 1.20's ServiceAccount admission refuses pods until the default ServiceAccount has its
+ * token Secret, 1.24+ (no token Secrets) until the default ServiceAccount exists. Throws the refusal.
  */
-export async function waitUntilPodsAdmitted(client: KubeClient, namespace: string, timeoutMs = 30_000): Promise<void> {
-  const pod = {
-    apiVersion: "v1",
-    kind: "Pod",
-    metadata: { generateName: "admission-probe-", namespace },
-    spec: { containers: [{ name: "probe", image: "registry.k8s.io/pause:3.9" }] },
-  };
-  await eventually(
-    async () => {
-      await client.request("POST", resourcePath(Resources.pods, namespace), {
-        query: { dryRun: "All" },
-        body: pod,
-        timeoutMs: 5000,
-      });
-      return true;
+export async function podsAdmitted(client: KubeClient, namespace: string): Promise<true> {
+  await client.request("POST", resourcePath(Resources.pods, namespace), {
+    query: { dryRun: "All" },
+    body: {
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { generateName: "admission-probe-", namespace },
+      spec: { containers: [{ name: "probe", image: "registry.k8s.io/pause:3.9" }] },
     },
-    timeoutMs,
-    `namespace ${namespace} to admit pods (its default ServiceAccount)`,
-    200,
-  );
+    timeoutMs: 5000,
+  });
+  return true;
 }
 
 /** Creates a namespace (fine if it exists) and waits until pods can be created in it. */
@@ -44,5 +36,5 @@ export async function ensureNamespace(
   } catch (err) {
     if (!isAlreadyExists(err)) throw err;
   }
-  await waitUntilPodsAdmitted(client, name);
+  await eventually(() => podsAdmitted(client, name), 30_000, `namespace ${name} to admit pods`, 200);
 }
