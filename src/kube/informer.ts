@@ -61,6 +61,8 @@ export interface InformerOptions<T extends KubeObject> {
   logger?: Logger;
   /** Every list or watch failure, and every handler that threw. */
   onError?: (err: unknown) => void;
+  /** `healthy` changed (connected, or a list or watch failed, or stopped). */
+  onHealthChange?: (healthy: boolean) => void;
 }
 
 /** An ERROR event of a watch, as a KubeApiError (410 for "too old resource version"). */
@@ -175,8 +177,14 @@ export class Informer<T extends KubeObject = KubeObject> {
     this.currentWatch?.abort();
     this.wake?.();
     await this.loop;
-    this.isHealthy = false;
+    this.setHealthy(false);
     for (const request of this.relistRequests.splice(0)) request.reject(new Error(`informer ${this.name} stopped`));
+  }
+
+  private setHealthy(healthy: boolean): void {
+    if (healthy === this.isHealthy) return;
+    this.isHealthy = healthy;
+    this.options.onHealthChange?.(healthy);
   }
 
   /** Resolves once the first list has been stored; rejects after `timeoutMs` with the last error as cause. */
@@ -238,7 +246,19 @@ export class Informer<T extends KubeObject = KubeObject> {
           needList = true;
           continue;
         }
-        this.isHealthy = false;
+        if (err instanceof ResponseTooLargeError && err.part === "watch line") {
+          // Watching again from the same resourceVersion would replay the same event forever; a list (bounded by
+          // the response limit) gets past it. The server is reachable: health is left as it is.
+          this.report(err);
+          this.logger?.warn("a watch event exceeds the limit; relisting", {
+            informer: this.name,
+            error: describeError(err),
+          });
+          needList = true;
+          await this.pause(this.initialBackoff);
+          continue;
+        }
+        this.setHealthy(false);
         this.report(err);
         const delay = backoffDelay(attempt++, this.initialBackoff, this.maxBackoff);
         this.logger?.warn("list/watch failed; retrying", {
@@ -310,7 +330,7 @@ export class Informer<T extends KubeObject = KubeObject> {
     for (const [key, obj] of fresh) this.store.set(key, obj);
     this.resourceVersion = listed.metadata.resourceVersion;
     this.lists++;
-    this.isHealthy = true;
+    this.setHealthy(true);
     this.lastEvent = new Date();
     for (const [key, obj] of fresh) {
       const old = previous.get(key);
@@ -405,7 +425,7 @@ export class Informer<T extends KubeObject = KubeObject> {
             return;
           }
           this.currentWatch = c;
-          this.isHealthy = true;
+          this.setHealthy(true);
           onConnected();
         }, settle);
     });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
+import { ResponseTooLargeError } from "../../src/kube/bounded.ts";
 import { Informer, objectKey, type InformerOptions } from "../../src/kube/informer.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { adminClient, createNamespace, eventually, uniqueName } from "../support.ts";
@@ -199,5 +200,30 @@ describe("Informer", () => {
     expect(isKubeError(errors[0]) && errors[0].status).toBe(0);
     await expect(informer.waitForSync(100)).rejects.toThrow(/did not sync/);
     expect(objectKey({ metadata: { name: "n" } })).toBe("n");
+  });
+
+  it("gets past a watch event over the line limit by relisting (bounded by the response limit), staying healthy", async () => {
+    const { client: admin, ns } = await setup("inf-big");
+    const limited = KubeClient.fromString(admin.kubeConfig.exportConfig(), undefined, { maxWatchLineBytes: 16 * 1024 });
+    const errors: unknown[] = [];
+    const health: boolean[] = [];
+    const { informer, seen } = record({
+      client: limited,
+      namespace: ns,
+      backoffInitialMs: 50,
+      onError: (err) => errors.push(err),
+      onHealthChange: (healthy) => health.push(healthy),
+    });
+    informer.start();
+    await informer.waitForSync(10_000);
+    await admin.create(Resources.configMaps, cm(ns, "big", {}, { v: "x".repeat(64 * 1024) }));
+    await eventually(async () => informer.get(`${ns}/big`) !== undefined, 10_000, "the big ConfigMap via a relist");
+    expect(errors.some((e) => e instanceof ResponseTooLargeError && e.part === "watch line")).toBe(true);
+    expect(informer.listCount).toBeGreaterThanOrEqual(2);
+    // The watch goes on past the oversized event: later small changes arrive as events.
+    await admin.create(Resources.configMaps, cm(ns, "after"));
+    await eventually(async () => seen.includes("add after"), 10_000, "the event after the oversized one");
+    expect(seen.filter((s) => s === "add big")).toHaveLength(1);
+    expect(health).toEqual([true]);
   });
 });
