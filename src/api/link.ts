@@ -142,6 +142,10 @@ export const ZoneSyncLinkSpecSchema = z
   })
   .describe("The target cluster to link, what to mirror from it, and how its link controller runs.");
 
+/** The most name conflicts status.nameConflicts lists, and the longest entry (`<Kind> <namespace>/<name>`). */
+export const MAX_NAME_CONFLICTS_LISTED = 20;
+const MAX_NAME_CONFLICT_LENGTH = 330;
+
 export const ZoneSyncLinkStatusSchema = z
   .object({
     conditions: z
@@ -189,12 +193,20 @@ export const ZoneSyncLinkStatusSchema = z
           "multicast, broadcast, excluded, wrongFamily, invalid, fqdn, tooMany, hostname, port, zone, name): " +
           "current totals, not a running count; reasons at zero are left out.",
       ),
+    nameConflicts: z
+      .array(z.string().max(MAX_NAME_CONFLICT_LENGTH))
+      .max(MAX_NAME_CONFLICTS_LISTED)
+      .optional()
+      .describe(
+        "Local objects (`<Kind> <namespace>/<name>`) that have a mirror's name but were not created by this link: " +
+          `they are left alone and the mirror is not written. At most ${MAX_NAME_CONFLICTS_LISTED} are listed, sorted.`,
+      ),
     lastSyncTime: z.iso
       .datetime()
       .optional()
       .describe("When the link controller last completed a sync with the target cluster (RFC 3339)."),
   })
-  .describe("Observed state of the link. Deliberately small: counts, not per-service lists.");
+  .describe("Observed state of the link. Deliberately small: counts and bounded lists, not per-service state.");
 
 export const ZoneSyncLinkSchema = z.object({
   apiVersion: z.literal(API_VERSION).optional(),

@@ -23,6 +23,8 @@ export interface TargetConnectorOptions {
   onFailure: (err: unknown, retryInMs: number) => void;
   /** An error of the active watches (they retry on their own). */
   onWatchError?: (err: unknown) => void;
+  /** The active watches connected or failed (see TargetWatch.healthy). */
+  onHealthChange?: () => void;
   syncTimeoutMs?: number;
   watchBackoffMaxMs?: number;
   logger?: Logger;
@@ -131,6 +133,9 @@ export class TargetConnector {
       logger: this.options.logger,
       onChange: (key, at) => {
         if (this.current === watch) this.options.onChange(key, at);
+      },
+      onHealthChange: () => {
+        if (this.current === watch) this.options.onHealthChange?.();
       },
       onError: (err) => {
         if (!synced) firstError?.(err);

@@ -1,8 +1,15 @@
 import { hostname } from "node:os";
-import { labelSelectorToString, parseLink, parseDuration, selectorIsEmpty, type ZoneSyncLink } from "../api/link.ts";
-import { FINALIZER_MIRRORS, leaseName } from "../api/names.ts";
-import type { KubeClient, KubeObject } from "../kube/client.ts";
-import { describeError, errorKind, isConflict, isNotFound } from "../kube/errors.ts";
+import {
+  labelSelectorToString,
+  MAX_NAME_CONFLICTS_LISTED,
+  parseLink,
+  parseDuration,
+  selectorIsEmpty,
+  type ZoneSyncLink,
+} from "../api/link.ts";
+import { leaseName } from "../api/names.ts";
+import type { KubeClient, KubeClientLimits, KubeObject } from "../kube/client.ts";
+import { describeError, errorKind, isNotFound } from "../kube/errors.ts";
 import { EventRecorder } from "../kube/events.ts";
 import type { CheckResult } from "../kube/health.ts";
 import { backoffDelay, Informer } from "../kube/informer.ts";
@@ -10,20 +17,24 @@ import { LeaderElector } from "../kube/leader.ts";
 import { Resources, servedVersion } from "../kube/resources.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
+import { linkConditions } from "./conditions.ts";
 import { TargetConnector } from "./connector.ts";
+import { CredentialsWatch } from "./credentials-watch.ts";
 import {
   clientFromSecret,
   classifyTargetError,
-  compactSecret,
   describeTargetError,
   targetErrorReason,
   type CredentialsSecret,
 } from "./credentials.ts";
+import { addMirrorsFinalizer, removeMirrorsFinalizer, type LinkRef } from "./finalizer.ts";
 import { canonicalJson } from "./hash.ts";
 import { LocalMirrors, mirrorSelector } from "./local.ts";
 import { mirrorMetrics, recordDropped, type MirrorMetrics } from "./metrics.ts";
-import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import { fieldManager } from "./naming.ts";
+import { OutcomeBook } from "./outcomes.ts";
+import { targetPolicy, type CompiledPolicy } from "./policy.ts";
+import { Reachability } from "./reachability.ts";
 import { MirrorRejectedError, Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
@@ -50,9 +61,26 @@ export interface LinkControllerOptions {
   statusIntervalMs?: number;
   /** Re-check every mirror this often (default 5 min); each one costs no write when nothing changed. */
   resyncIntervalMs?: number;
+  /** Bounds on what the target's API server may send (default DEFAULT_LIMITS: 64 MiB body, 4 MiB watch event). */
+  targetLimits?: Partial<KubeClientLimits>;
 }
 
-const TICK_MS = 250;
+/**
+ * Work-queue keys of the controller's own periodic and event-driven work, next to the target's keys (`svc:…` and
+ * PEERS_KEY): they share the queue's delays, coalescing and shutdown, so there is no timer or tick beside it.
+ */
+const CONTROL = {
+  /** Re-evaluate the target's reachability (a watch connected or failed; staleAfter may have passed). */
+  reachability: "control:reachability",
+  /** Enqueue every key: the periodic full resync. */
+  resync: "control:resync",
+  /** Mark the mirrors written by an earlier run not ready in place (stale, and the target's state is unknown). */
+  markStale: "control:mark-stale",
+  /** Recompute the status and conditions (coalesced: at most once per STATUS_DELAY_MS). */
+  status: "control:status",
+} as const;
+const CONTROL_KEYS = new Set<string>(Object.values(CONTROL));
+const STATUS_DELAY_MS = 200;
 /**
  * How often a mirror blocked by a foreign object of its name, or peers waiting for their local peer Service, are
  * retried (neither is watched: they resume by themselves once the object is gone, or there).
@@ -73,12 +101,19 @@ function targetSpecKey(link: ZoneSyncLink): string {
   });
 }
 
+function sourceName(key: string): string {
+  return key.replace(/^svc:/, "");
+}
+
 /**
  * The link controller: mirrors what one target cluster exports into the local cluster (see DESIGN.md and issue 4).
  *
  * Everything that reacts to the outside only enqueues work-queue keys (one per exported target Service, one for
- * the zone-sync peers); a reconcile reads the caches and converges the mirrors of its key. Only the Lease holder
- * reconciles, writes status and records Events; a standby keeps its caches warm for a fast takeover.
+ * the zone-sync peers, and the CONTROL keys); a reconcile reads the caches and converges the mirrors of its key.
+ * Only the Lease holder reconciles, writes status and records Events; a standby keeps its caches warm for a fast
+ * takeover. The parts: the credentials Secret (credentials-watch.ts), the target's watches (connector.ts), the
+ * mirrors (reconciler.ts), reachability and staleness (reachability.ts), outcomes (outcomes.ts), the conditions
+ * (conditions.ts), the finalizer (finalizer.ts).
  */
 export class LinkController {
   readonly link: string;
@@ -91,14 +126,16 @@ export class LinkController {
   private readonly queue: WorkQueue;
   private readonly leader: LeaderElector;
   private readonly connector: TargetConnector;
+  private readonly credentials: CredentialsWatch;
   private readonly linkInformer: Informer<KubeObject>;
   private readonly status: StatusWriter;
+  private readonly reachability = new Reachability(Date.now());
+  private readonly outcomes = new OutcomeBook(() => this.peers()?.local.namespace);
   private local: LocalMirrors | undefined;
   /** The link's UID, the identity every object this controller creates carries; known once the link was seen. */
   private linkUid: string | undefined;
   /** What of the target's data is mirrored (excluded CIDRs, FQDN opt-in, caps), from the spec. */
   private policy: CompiledPolicy = targetPolicy();
-  private secretInformer: Informer<CredentialsSecret> | undefined;
   private reconciler: Reconciler | undefined;
   private localSliceVersion: SliceVersion = "v1";
 
@@ -106,7 +143,6 @@ export class LinkController {
   private specKey = "";
   private ctxKey = "";
   private invalidSpec: string[] | undefined;
-  private credentialsKey: string | undefined;
   private credentialsProblem: { reason: string; message: string } | undefined;
   private connectProblem: unknown;
   private leading = false;
@@ -115,27 +151,16 @@ export class LinkController {
   private stopped = false;
   private started = false;
 
-  private unreachableSince: number | undefined = Date.now();
-  private stale = false;
-  private wasReachable = false;
-  private announcedUnreachable = false;
+  /** A full resync is running (every key enqueued); complete when `resyncPending` is empty. */
   private resyncing = false;
-  /** Keys of the running full resync not processed yet; the resync is complete when it is empty. */
   private readonly resyncPending = new Set<string>();
   /** Why the connector was last asked to connect: for the Event once it is connected. */
   private connectReason: "initial" | "credentials" | "spec" = "initial";
   private initialSyncDone = false;
+  /** Mirrors were written (or a resync completed) since lastSyncTime was last set. */
   private syncedSinceIdle = false;
-  private lastResync = 0;
   private readonly eventTimes = new Map<string, number>();
-  private readonly outcomes = new Map<string, Outcome>();
-  private readonly failures = new Map<string, string>();
-  /** Work-queue key → the foreign object that blocks its mirror (one Event each, until resolved). */
-  private readonly nameConflicts = new Map<string, string>();
-  /** Namespaces a NamespaceMissing Event was recorded for (one Event each, until the namespace appears). */
-  private readonly announcedMissing = new Set<string>();
   private lastStatusJson = "";
-  private ticker: NodeJS.Timeout | undefined;
   private workers: Promise<void> | undefined;
 
   constructor(options: LinkControllerOptions) {
@@ -171,11 +196,17 @@ export class LinkController {
       update: (_old, obj) => this.onLink(obj),
       delete: () => this.onLinkGone(),
     });
+    this.credentials = new CredentialsWatch({
+      client: this.client,
+      namespace: this.namespace,
+      logger: this.logger,
+      onChange: (secret) => this.onSecret(secret),
+    });
     this.status = new StatusWriter({
       client: this.client,
       namespace: this.namespace,
       name: this.link,
-      cached: () => this.linkInformer.get(`${this.namespace}/${this.link}`),
+      cached: () => this.linkObject(),
       minIntervalMs: options.statusIntervalMs ?? 1000,
       logger: this.logger,
       onError: () => this.metrics.errors.inc({ kind: "status" }),
@@ -187,6 +218,7 @@ export class LinkController {
       onActive: (watch, previous) => this.onTargetActive(watch, previous),
       onFailure: (err, retryInMs) => this.onConnectFailure(err, retryInMs),
       onWatchError: (err) => this.metrics.errors.inc({ kind: `target-${errorKind(err)}` }),
+      onHealthChange: () => this.queue.add(CONTROL.reachability),
     });
     this.leader = new LeaderElector({
       client: this.client,
@@ -225,7 +257,7 @@ export class LinkController {
       onError: (key, err) => this.onReconcileError(key, err),
     });
     this.leader.start();
-    this.ticker = setInterval(() => this.tick(), TICK_MS);
+    this.queue.add(CONTROL.reachability);
     this.logger.info("link controller started", {
       namespace: this.namespace,
       localEndpointSlices: this.localSliceVersion,
@@ -256,7 +288,6 @@ export class LinkController {
   async stop(options: { releaseLease?: boolean } = {}): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    clearInterval(this.ticker);
     await this.queue.shutdown({ drain: false, timeoutMs: 5000 });
     await this.workers;
     if (this.leading) {
@@ -264,12 +295,7 @@ export class LinkController {
       await this.status.stop();
     }
     await this.leader.stop({ release: options.releaseLease ?? true });
-    await Promise.all([
-      this.connector.stop(),
-      this.linkInformer.stop(),
-      this.secretInformer?.stop(),
-      this.local?.stop(),
-    ]);
+    await Promise.all([this.connector.stop(), this.linkInformer.stop(), this.credentials.stop(), this.local?.stop()]);
     await this.recorder.flush();
     this.logger.info("link controller stopped");
   }
@@ -297,6 +323,10 @@ export class LinkController {
     return this.linkInformer.get(`${this.namespace}/${this.link}`);
   }
 
+  private linkRef(): LinkRef {
+    return { client: this.client, namespace: this.namespace, name: this.link, logger: this.logger };
+  }
+
   /**
    * Binds the local caches (and so every list, write and cleanup) to the link's UID. A link deleted and created
    * again under the same name is another link: the caches are rebuilt for its UID.
@@ -320,7 +350,6 @@ export class LinkController {
     this.reconciler = undefined;
     this.ctxKey = "";
     this.outcomes.clear();
-    this.nameConflicts.clear();
     if (previous) {
       this.logger.info("the link was re-created: following the new one", { uid });
       void previous.stop();
@@ -329,6 +358,7 @@ export class LinkController {
 
   private onLink(obj: KubeObject): void {
     if (obj.metadata.uid) this.bind(obj.metadata.uid);
+    this.queue.add(CONTROL.status);
     if (obj.metadata.deletionTimestamp) {
       this.deleting = true;
       this.ctxKey = "";
@@ -363,13 +393,13 @@ export class LinkController {
     }
     this.policy = targetPolicy(link.spec);
     this.connector.active?.setPolicy(this.policy);
-    if (previous?.spec.credentialsSecret !== link.spec.credentialsSecret) this.watchSecret(link.spec.credentialsSecret);
+    // staleAfter may have changed, and a reconciler may exist now: stale is re-evaluated.
+    this.queue.add(CONTROL.reachability);
+    this.credentials.watch(link.spec.credentialsSecret);
     const key = targetSpecKey(link);
     if (key !== this.specKey) {
       this.specKey = key;
-      this.credentialsKey = undefined; // reconnect with the current Secret under the new spec
-      const secret = this.secretInformer?.get(`${this.namespace}/${link.spec.credentialsSecret}`);
-      if (secret || this.secretInformer?.hasSynced) this.onSecret(secret);
+      this.credentials.refresh(); // reconnect with the current Secret under the new spec
     }
   }
 
@@ -406,46 +436,14 @@ export class LinkController {
     return { target: zs.targetPeerService, local: zs.localPeerService, port: zs.port };
   }
 
-  private watchSecret(name: string): void {
-    const old = this.secretInformer;
-    void old?.stop();
-    const informer = new Informer<CredentialsSecret>({
-      client: this.client,
-      type: Resources.secrets,
-      namespace: this.namespace,
-      fieldSelector: `metadata.name=${name}`,
-      transform: (raw) => compactSecret(raw),
-      backoffMaxMs: 5000,
-      logger: this.logger,
-      name: "credentials secret",
-    });
-    informer.addHandlers({
-      add: (s) => this.onSecret(s),
-      update: (_o, s) => this.onSecret(s),
-      delete: () => this.onSecret(undefined),
-    });
-    this.secretInformer = informer;
-    this.credentialsKey = undefined;
-    informer.start();
-    void informer.waitForSync(3_600_000).then(
-      () => {
-        if (this.secretInformer === informer && informer.size === 0) this.onSecret(undefined);
-      },
-      () => {},
-    );
-  }
-
   private onSecret(secret: CredentialsSecret | undefined): void {
     const link = this.spec;
     if (!link || this.stopped) return;
-    const key = secret?.kubeconfig ?? "";
-    if (key === this.credentialsKey) return;
-    const rotation = this.credentialsKey !== undefined;
-    this.credentialsKey = key;
+    const rotation = this.credentials.hasReported;
     const where = `${this.namespace}/${link.spec.credentialsSecret}`;
     let client: KubeClient;
     try {
-      client = clientFromSecret(secret, where, link.spec.apiServerAddress);
+      client = clientFromSecret(secret, where, link.spec.apiServerAddress, this.options.targetLimits);
     } catch (err) {
       this.setCredentialsProblem(targetErrorReason(err), describeTargetError(err));
       return;
@@ -466,6 +464,7 @@ export class LinkController {
     const changed = this.credentialsProblem?.message !== message;
     this.credentialsProblem = { reason, message };
     this.metrics.errors.inc({ kind: "credentials" });
+    this.queue.add(CONTROL.status);
     if (changed) {
       this.logger.warn("credentials not usable; keeping the current mirrors", { reason, error: message });
       this.event("Warning", "CredentialsInvalid", `${message}; the mirrors are kept`);
@@ -486,6 +485,7 @@ export class LinkController {
       });
     }
     this.connectProblem = err;
+    this.queue.add(CONTROL.reachability);
   }
 
   private onTargetActive(watch: TargetWatch, previous: TargetWatch | undefined): void {
@@ -502,6 +502,7 @@ export class LinkController {
     this.credentialsProblem = undefined;
     watch.setPolicy(this.policy);
     this.logger.info("target watches synced", { services: watch.serviceCount, endpointSlices: watch.sliceVersion });
+    this.queue.add(CONTROL.reachability);
     this.enqueueAll();
   }
 
@@ -511,11 +512,14 @@ export class LinkController {
     this.leading = true;
     this.metrics.leader.set(1);
     this.lastStatusJson = "";
+    this.queue.add(CONTROL.status);
     if (this.deleting) {
       this.startCleanup();
       return;
     }
     void this.ensureFinalizer();
+    this.queue.add(CONTROL.reachability);
+    if (this.reachability.stale && !this.connector.active) this.queue.add(CONTROL.markStale);
     this.enqueueAll();
   }
 
@@ -525,27 +529,8 @@ export class LinkController {
     this.initialSyncDone = false;
   }
 
-  private async ensureFinalizer(): Promise<void> {
-    for (let attempt = 0; attempt < 5 && this.leading && !this.stopped; attempt++) {
-      const link =
-        attempt === 0
-          ? this.linkObject()
-          : await this.client.getOptional(Resources.zoneSyncLinks, this.namespace, this.link);
-      if (!link || link.metadata.deletionTimestamp) return;
-      const finalizers = link.metadata.finalizers ?? [];
-      if (finalizers.includes(FINALIZER_MIRRORS)) return;
-      try {
-        await this.client.patch(Resources.zoneSyncLinks, this.namespace, this.link, {
-          metadata: { resourceVersion: link.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER_MIRRORS] },
-        });
-        return;
-      } catch (err) {
-        if (!isConflict(err)) {
-          this.logger.warn("cannot add the finalizer", { error: describeError(err) });
-          return;
-        }
-      }
-    }
+  private ensureFinalizer(): Promise<void> {
+    return addMirrorsFinalizer(this.linkRef(), this.linkObject(), () => this.leading && !this.stopped);
   }
 
   // ---- cleanup ---------------------------------------------------------------------------------------------
@@ -576,16 +561,8 @@ export class LinkController {
             : undefined;
         const deleted = linkUid ? ((await reconciler?.deleteAll(mirrorSelector(linkUid))) ?? 0) : 0;
         this.logger.info("link deleted: removed its mirrors", { deleted });
-        const link = await this.client.getOptional(Resources.zoneSyncLinks, this.namespace, this.link);
-        if (link) {
-          if (deleted > 0) this.recorder.normal(link, "MirrorsRemoved", `removed ${deleted} mirrored objects`);
-          const finalizers = (link.metadata.finalizers ?? []).filter((f) => f !== FINALIZER_MIRRORS);
-          if (finalizers.length !== (link.metadata.finalizers ?? []).length) {
-            await this.client.patch(Resources.zoneSyncLinks, this.namespace, this.link, {
-              metadata: { resourceVersion: link.metadata.resourceVersion, finalizers },
-            });
-          }
-        }
+        const link = await removeMirrorsFinalizer(this.linkRef());
+        if (link && deleted > 0) this.recorder.normal(link, "MirrorsRemoved", `removed ${deleted} mirrored objects`);
         this.outcomes.clear();
         return;
       } catch (err) {
@@ -605,33 +582,58 @@ export class LinkController {
     this.queue.add(key);
   }
 
-  /** A full resync: every exported Service, every source some mirror refers to (orphans), and the peers. */
+  /**
+   * A full resync: every exported Service, every source some mirror refers to (orphans), and the peers. The next
+   * one is due after the resync interval.
+   */
   private enqueueAll(): void {
     if (!this.leading || this.stopped) return;
     this.resyncing = true;
-    this.lastResync = Date.now();
     const keys = [...(this.connector.active?.serviceKeys() ?? []), ...(this.local?.sources() ?? []), PEERS_KEY];
     for (const key of keys) {
       this.resyncPending.add(key);
       this.queue.add(key);
     }
+    this.queue.addAfter(CONTROL.resync, this.options.resyncIntervalMs ?? 300_000);
   }
 
   private onNamespace(namespace: string): void {
-    this.announcedMissing.delete(namespace);
-    for (const [key, outcome] of this.outcomes) {
-      if (outcome.skipped?.reason === "NamespaceMissing" && parseServiceKey(key)?.namespace === namespace)
-        this.queue.add(key);
-    }
+    for (const key of this.outcomes.namespaceAppeared(namespace)) this.queue.add(key);
     this.queue.add(PEERS_KEY);
   }
 
   private async handle(key: string): Promise<void> {
+    if (CONTROL_KEYS.has(key)) return this.handleControl(key);
     try {
       await this.reconcile(key);
     } finally {
       this.resyncPending.delete(key);
+      this.completeResync();
+      this.queue.addAfter(CONTROL.status, STATUS_DELAY_MS);
     }
+  }
+
+  private async handleControl(key: string): Promise<void> {
+    if (this.stopped) return;
+    if (key === CONTROL.resync) this.enqueueAll();
+    else if (key === CONTROL.reachability) this.checkReachability();
+    else if (key === CONTROL.markStale) await this.markLocalStale();
+    else this.syncStatus();
+  }
+
+  /** When every key of the running resync was processed once (failing ones keep being retried with backoff). */
+  private completeResync(): void {
+    if (!this.resyncing || this.resyncPending.size > 0) return;
+    if (!this.leading || this.deleting || !this.connector.active) return;
+    this.resyncing = false;
+    if (!this.initialSyncDone) {
+      this.logger.info("initial sync done", {
+        services: this.outcomes.counts().services,
+        failing: this.outcomes.failures.size,
+      });
+    }
+    this.initialSyncDone = true;
+    this.syncedSinceIdle = true;
   }
 
   private async reconcile(key: string): Promise<void> {
@@ -640,10 +642,11 @@ export class LinkController {
     const receivedAt = this.eventTimes.get(key);
     this.eventTimes.delete(key);
     if (!this.leading || this.deleting || !reconciler || !this.spec || this.stopped) return;
+    const stale = this.reachability.stale;
     let outcome: Outcome;
     try {
       if (key === PEERS_KEY) {
-        outcome = await reconciler.reconcilePeers(target, key, this.peers(), this.stale);
+        outcome = await reconciler.reconcilePeers(target, key, this.peers(), stale);
       } else {
         const ref = parseServiceKey(key);
         if (ref && this.namespaceExcluded(ref.namespace)) {
@@ -660,7 +663,7 @@ export class LinkController {
           outcome = await reconciler.deleteSource(key);
         } else {
           outcome = await reconciler.reconcileService(target, key, ref.namespace, ref.name, {
-            stale: this.stale,
+            stale,
             createNamespaces: this.spec.spec.createNamespaces,
           });
         }
@@ -669,7 +672,6 @@ export class LinkController {
       if (receivedAt !== undefined && !this.eventTimes.has(key)) this.eventTimes.set(key, receivedAt);
       throw err;
     }
-    this.failures.delete(key);
     this.record(key, outcome);
     if (outcome.writes > 0) {
       this.syncedSinceIdle = true;
@@ -678,52 +680,36 @@ export class LinkController {
   }
 
   private record(key: string, outcome: Outcome): void {
-    const previous = this.outcomes.get(key);
-    if (!outcome.mirrored && !outcome.skipped) this.outcomes.delete(key);
-    else this.outcomes.set(key, outcome);
+    const news = this.outcomes.record(key, outcome);
     const skipped = outcome.skipped;
-    this.recordNameConflict(key, skipped?.reason === "NameConflict" ? skipped : undefined);
-    if (skipped?.reason === "NamespaceMissing") {
-      const namespace = key === PEERS_KEY ? this.peers()?.local.namespace : parseServiceKey(key)?.namespace;
-      if (namespace && !this.announcedMissing.has(namespace)) {
-        this.announcedMissing.add(namespace);
-        this.event(
-          "Warning",
-          "NamespaceMissing",
-          `${skipped.message}: not mirroring ${key.replace(/^svc:/, "")} (set spec.createNamespaces to create it)`,
-        );
-      }
-    } else if (skipped?.reason === "NameConflict" || skipped?.reason === "PeerServiceMissing") {
-      this.queue.addAfter(key, RECHECK_MS);
-    } else if (skipped?.reason === "InvalidSpec") {
-      if (previous?.skipped?.message !== skipped.message) this.event("Warning", "InvalidSpec", skipped.message);
-    } else if (skipped?.reason === "Invalid") {
-      this.event("Warning", "InvalidTargetObject", `${key.replace(/^svc:/, "")}: ${skipped.message}`);
-    }
-  }
-
-  /** One Warning Event per conflict (not per resync); the condition and the metric follow the current set. */
-  private recordNameConflict(key: string, conflict: { message: string; object?: string } | undefined): void {
-    const before = this.nameConflicts.get(key);
-    if (!conflict) {
-      if (before === undefined) return;
-      this.nameConflicts.delete(key);
-      this.logger.info("name conflict resolved; mirroring", { source: key, object: before });
-    } else {
-      const object = conflict.object ?? conflict.message;
-      if (before === object) return;
-      this.nameConflicts.set(key, object);
+    if (news.nameConflict) {
       this.logger.warn("name conflict: a local object of the mirror's name was not created by this link", {
         source: key,
-        object,
+        object: news.nameConflict.object,
       });
       this.event(
         "Warning",
         "NameConflict",
-        `${conflict.message}: ${key.replace(/^svc:/, "")} is not mirrored until it is deleted or renamed (mirroring then resumes by itself)`,
+        `${news.nameConflict.message}: ${sourceName(key)} is not mirrored until it is deleted or renamed (mirroring then resumes by itself)`,
+      );
+    } else if (news.nameConflictResolved) {
+      this.logger.info("name conflict resolved; mirroring", { source: key, object: news.nameConflictResolved });
+    }
+    this.metrics.nameConflicts.set(this.outcomes.nameConflicts().length);
+    if (news.namespaceMissing && skipped) {
+      this.event(
+        "Warning",
+        "NamespaceMissing",
+        `${skipped.message}: not mirroring ${sourceName(key)} (set spec.createNamespaces to create it)`,
       );
     }
-    this.metrics.nameConflicts.set(this.nameConflicts.size);
+    if (skipped?.reason === "NameConflict" || skipped?.reason === "PeerServiceMissing") {
+      this.queue.addAfter(key, RECHECK_MS);
+    } else if (skipped?.reason === "InvalidSpec" && news.skipChanged) {
+      this.event("Warning", "InvalidSpec", skipped.message);
+    } else if (skipped?.reason === "Invalid") {
+      this.event("Warning", "InvalidTargetObject", `${sourceName(key)}: ${skipped.message}`);
+    }
   }
 
   private namespaceExcluded(namespace: string): boolean {
@@ -732,14 +718,17 @@ export class LinkController {
   }
 
   private onReconcileError(key: string, err: unknown): void {
+    if (CONTROL_KEYS.has(key)) {
+      this.logger.warn("controller work failed; retrying with backoff", { work: key, error: describeError(err) });
+      return;
+    }
     const message = describeError(err);
-    const before = this.failures.get(key);
-    this.failures.set(key, message);
+    const before = this.outcomes.fail(key, message);
     this.metrics.errors.inc({
       kind: err instanceof MirrorRejectedError ? "local-rejected" : `local-${errorKind(err)}`,
     });
     if (err instanceof MirrorRejectedError && before !== message) {
-      this.event("Warning", "MirrorRejected", `${key.replace(/^svc:/, "")}: ${message}; retried with backoff`);
+      this.event("Warning", "MirrorRejected", `${sourceName(key)}: ${message}; retried with backoff`);
     }
   }
 
@@ -750,220 +739,118 @@ export class LinkController {
 
   // ---- reachability, staleness, status ---------------------------------------------------------------------
 
-  private tick(): void {
-    if (this.stopped) return;
+  /**
+   * Observes the target's reachability (on every watch connect or failure, spec change, and when staleAfter is due)
+   * and acts on what changed: Events, and marking the mirrors stale or converging them again.
+   */
+  private checkReachability(): void {
     const target = this.connector.active;
     const reachable = target?.healthy ?? false;
     this.metrics.targetReachable.set(reachable ? 1 : 0);
-    const now = Date.now();
-    if (reachable) {
-      if (this.announcedUnreachable) {
-        this.announcedUnreachable = false;
+    const problem = target?.lastError ?? this.connectProblem;
+    const staleAfter = this.spec?.spec.staleAfter;
+    const { changes, recheckInMs } = this.reachability.observe(Date.now(), {
+      reachable,
+      failureIsUnreachable: problem !== undefined && classifyTargetError(problem) === "unreachable",
+      staleAfterMs: staleAfter === undefined ? undefined : parseDuration(staleAfter),
+      canMarkStale: this.reconciler !== undefined,
+    });
+    if (recheckInMs !== undefined) this.queue.addAfter(CONTROL.reachability, recheckInMs);
+    this.queue.add(CONTROL.status);
+    for (const change of changes) {
+      if (change === "recovered") {
         this.logger.info("target cluster reachable again");
         this.event("Normal", "TargetRecovered", "the target cluster is reachable again; mirrors are being converged");
-      }
-      this.unreachableSince = undefined;
-      if (this.stale) {
-        this.stale = false;
+      } else if (change === "fresh") {
         this.metrics.stale.set(0);
         this.enqueueAll();
-      }
-    } else {
-      this.unreachableSince ??= now;
-      const problem = target?.lastError ?? this.connectProblem;
-      const unreachable =
-        this.wasReachable || (problem !== undefined && classifyTargetError(problem) === "unreachable");
-      if (!this.announcedUnreachable && unreachable && this.spec) {
-        this.announcedUnreachable = true;
+      } else if (change === "unreachable") {
         const error = describeTargetError(problem ?? "connection lost");
         this.logger.warn("target cluster unreachable; mirrors are kept", { error });
         this.event(
           "Warning",
           "TargetUnreachable",
-          `${error}; mirrors are kept, their endpoints are marked not ready after ${this.spec.spec.staleAfter}`,
+          `${error}; mirrors are kept, their endpoints are marked not ready after ${staleAfter}`,
         );
-      }
-      const staleAfter = this.spec ? parseDuration(this.spec.spec.staleAfter) : Infinity;
-      if (!this.stale && this.reconciler && now - this.unreachableSince >= staleAfter) {
-        this.stale = true;
+      } else {
         this.metrics.stale.set(1);
         this.logger.warn("target unreachable past staleAfter: marking mirrored endpoints not ready");
         this.event(
           "Warning",
           "EndpointsStale",
-          `the target cluster has been unreachable for ${this.spec!.spec.staleAfter}: mirrored endpoints are marked not ready`,
+          `the target cluster has been unreachable for ${staleAfter}: mirrored endpoints are marked not ready`,
         );
         // With the target's state (the usual outage) the mirrors are re-rendered as stale; without it (started
         // while the target was already down) the mirrors written by an earlier run are marked in place.
         if (target) this.enqueueAll();
-        else void this.markLocalStale();
+        else this.queue.add(CONTROL.markStale);
       }
     }
-    this.wasReachable = reachable;
-    if (this.leading && !this.deleting && this.resyncing && target && this.resyncPending.size === 0) {
-      // Every key of the resync was processed once (failing ones keep being retried with backoff).
-      this.resyncing = false;
-      if (!this.initialSyncDone) {
-        this.logger.info("initial sync done", { services: this.countMirrored().services, failing: this.failures.size });
-      }
-      this.initialSyncDone = true;
-      this.syncedSinceIdle = true;
-    }
-    if (this.leading && !this.deleting && this.queue.idle) {
-      if (this.syncedSinceIdle) {
-        this.syncedSinceIdle = false;
-        this.status.update({ lastSyncTime: new Date() });
-      }
-    }
-    if (this.leading && now - this.lastResync > (this.options.resyncIntervalMs ?? 300_000)) this.enqueueAll();
-    this.refreshStatus();
   }
 
-  private missingNamespaces(): string[] {
-    const namespaces = new Set<string>();
-    for (const [key, o] of this.outcomes) {
-      if (o.skipped?.reason !== "NamespaceMissing") continue;
-      const namespace = key === PEERS_KEY ? this.peers()?.local.namespace : parseServiceKey(key)?.namespace;
-      if (namespace) namespaces.add(namespace);
-    }
-    return [...namespaces].sort();
-  }
-
+  /** Marks the mirrors written by an earlier run not ready, in place; a failure is retried with the queue's backoff. */
   private async markLocalStale(): Promise<void> {
     const reconciler = this.reconciler;
-    if (!this.leading || !reconciler) return;
+    const stillStale = () => this.reachability.stale && !this.connector.active && this.leading && !this.stopped;
+    if (!reconciler || !stillStale()) return;
     try {
-      const marked = await reconciler.markStale(() => this.stale && !this.connector.active && this.leading);
+      const marked = await reconciler.markStale(stillStale);
       this.logger.warn("no target state: marked the existing mirrored endpoints not ready in place", { marked });
     } catch (err) {
       this.metrics.errors.inc({ kind: `local-${errorKind(err)}` });
-      this.logger.warn("cannot mark the mirrored endpoints not ready", { error: describeError(err) });
-      this.stale = false; // retried at the next tick
-      this.metrics.stale.set(0);
+      throw new Error("cannot mark the mirrored endpoints not ready", { cause: err });
     }
   }
 
-  private countMirrored(): { services: number; endpoints: number } {
-    let services = 0;
-    let endpoints = 0;
-    for (const [key, o] of this.outcomes) {
-      if (!o.mirrored) continue;
-      if (key !== PEERS_KEY) services++;
-      endpoints += o.endpoints;
+  /** The status work item: lastSyncTime once the queue has nothing else to do, then the conditions and counts. */
+  private syncStatus(): void {
+    // This key is the only one being processed and nothing is ready: the mirrors are as converged as they get.
+    const quiet = this.queue.depth === 0 && this.queue.processingCount === 1;
+    if (this.leading && !this.deleting && quiet && this.syncedSinceIdle) {
+      this.syncedSinceIdle = false;
+      this.status.update({ lastSyncTime: new Date() });
     }
-    return { services, endpoints };
+    this.refreshStatus();
   }
 
   /** Computes the controller's conditions and counts; the status writer skips writes that change nothing. */
   private refreshStatus(): void {
-    const counts = this.countMirrored();
+    const counts = this.outcomes.counts();
     this.metrics.services.set(counts.services);
     this.metrics.endpoints.set(counts.endpoints);
     const target = this.connector.active;
     const dropped = target ? target.droppedCounts() : undefined;
     if (dropped) recordDropped(this.metrics, dropped);
-    const overCap = target?.serviceCap().over.length ?? 0;
-    this.metrics.servicesOverCap.set(overCap);
+    const overCap = target?.serviceCap().over ?? [];
+    this.metrics.servicesOverCap.set(overCap.length);
     if (!this.leading || this.deleting || !this.linkObject()) return;
-    const desired: MirrorStatus["conditions"] = {
-      CredentialsValid: this.credentialsProblem
-        ? { status: false, reason: this.credentialsProblem.reason, message: this.credentialsProblem.message }
-        : this.connector.active
-          ? { status: true, reason: "Valid", message: "the target cluster accepts the credentials" }
-          : { status: "Unknown", reason: "Connecting", message: "not connected to the target cluster yet" },
-      TargetReachable: this.targetReachableCondition(),
-      Mirrored: this.mirroredCondition(),
-    };
+    const nameConflicts = this.outcomes.nameConflicts();
     const update: Partial<MirrorStatus> = {
-      conditions: desired,
+      conditions: linkConditions({
+        credentialsProblem: this.credentialsProblem,
+        connected: target !== undefined,
+        reachable: target?.healthy ?? false,
+        targetError: target?.lastError ?? this.connectProblem,
+        unreachableSince: this.reachability.unreachableSince,
+        stale: this.reachability.stale,
+        staleAfter: this.spec?.spec.staleAfter,
+        invalidSpec: this.invalidSpec,
+        peersSkipped: this.outcomes.get(PEERS_KEY)?.skipped,
+        failures: this.outcomes.failures,
+        nameConflicts,
+        initialSyncDone: this.initialSyncDone,
+        overCap: [...overCap],
+        maxServices: this.policy.maxServices,
+        missingNamespaces: this.outcomes.missingNamespaces(),
+      }),
       mirroredServices: counts.services,
       mirroredEndpoints: counts.endpoints,
       ...(dropped ? { droppedFromTarget: dropped } : {}),
+      nameConflicts: nameConflicts.slice(0, MAX_NAME_CONFLICTS_LISTED),
     };
     const json = canonicalJson(update);
     if (json === this.lastStatusJson) return;
     this.lastStatusJson = json;
     this.status.update(update);
-  }
-
-  private targetReachableCondition(): MirrorStatus["conditions"]["TargetReachable"] {
-    const target = this.connector.active;
-    if (target?.healthy)
-      return { status: true, reason: "Reachable", message: "every watch on the target cluster is connected" };
-    const err = target?.lastError ?? this.connectProblem;
-    const since = this.unreachableSince ? new Date(this.unreachableSince).toISOString() : "startup";
-    if (!err) return { status: "Unknown", reason: "Connecting", message: "connecting to the target cluster" };
-    return {
-      status: false,
-      reason: targetErrorReason(err),
-      message: `unreachable since ${since}: ${describeTargetError(err)}${this.stale ? "; mirrored endpoints are marked not ready" : "; mirrors are kept"}`,
-    };
-  }
-
-  private mirroredCondition(): MirrorStatus["conditions"]["Mirrored"] {
-    if (this.invalidSpec) {
-      return {
-        status: false,
-        reason: "InvalidSpec",
-        message: `${this.invalidSpec.join("; ")}; still using the last valid spec`,
-      };
-    }
-    const invalidPeers = this.outcomes.get(PEERS_KEY)?.skipped;
-    if (invalidPeers?.reason === "InvalidSpec") {
-      return { status: false, reason: "InvalidSpec", message: invalidPeers.message };
-    }
-    if (!this.connector.active)
-      return { status: false, reason: "NotConnected", message: "not connected to the target cluster yet" };
-    if (this.stale) {
-      return {
-        status: false,
-        reason: "Stale",
-        message: `the target cluster is unreachable past staleAfter (${this.spec?.spec.staleAfter}): endpoints marked not ready`,
-      };
-    }
-    if (this.failures.size > 0) {
-      const [key, error] = this.failures.entries().next().value as [string, string];
-      return {
-        status: false,
-        reason: "SyncFailed",
-        message:
-          `${this.failures.size} failing (retried with backoff), e.g. ${key.replace(/^svc:/, "")}: ${error}`.slice(
-            0,
-            1000,
-          ),
-      };
-    }
-    if (this.nameConflicts.size > 0) {
-      const objects = [...new Set(this.nameConflicts.values())].sort();
-      const list = objects.slice(0, 5).join(", ");
-      return {
-        status: false,
-        reason: "NameConflict",
-        message:
-          `${objects.length} local object(s) have a mirror's name but were not created by this link and are left alone: ` +
-          `${list}${objects.length > 5 ? ", …" : ""}; delete or rename them and mirroring resumes by itself`,
-      };
-    }
-    if (!this.initialSyncDone) return { status: false, reason: "InitialSync", message: "initial sync in progress" };
-    const overCap = this.connector.active?.serviceCap().over ?? [];
-    if (overCap.length > 0) {
-      return {
-        status: false,
-        reason: "ServicesOverCap",
-        message:
-          `${overCap.length} exported Services are over spec.maxServices (${this.policy.maxServices}) and not mirrored, ` +
-          `e.g. ${[...overCap].slice(0, 3).join(", ")}; raise spec.maxServices or narrow spec.selector`,
-      };
-    }
-    const missing = this.missingNamespaces();
-    if (missing.length > 0) {
-      const list = missing.slice(0, 5).join(", ");
-      return {
-        status: false,
-        reason: "NamespaceMissing",
-        message: `not mirrored, namespaces missing here: ${list}${missing.length > 5 ? ", …" : ""} (spec.createNamespaces is false)`,
-      };
-    }
-    return { status: true, reason: "Synced", message: "every exported Service is mirrored" };
   }
 }

@@ -1,7 +1,7 @@
 import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { SECRET_KEY_KUBECONFIG } from "../api/names.ts";
-import { KubeClient } from "../kube/client.ts";
+import { KubeClient, type KubeClientLimits } from "../kube/client.ts";
 import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
 
 /**
@@ -61,6 +61,7 @@ export function clientFromSecret(
   secret: CredentialsSecret | undefined,
   where: string,
   apiServerAddress?: string,
+  limits?: Partial<KubeClientLimits>,
 ): KubeClient {
   if (!secret) throw new CredentialsError("SecretMissing", `the credentials Secret ${where} does not exist`);
   if (!secret.kubeconfig) {
@@ -102,9 +103,9 @@ export function clientFromSecret(
       contexts: kc.contexts,
       currentContext: kc.currentContext,
     });
-    return new KubeClient(overridden);
+    return new KubeClient(overridden, limits);
   }
-  return new KubeClient(kc);
+  return new KubeClient(kc, limits);
 }
 
 export type TargetErrorKind = "credentials" | "unreachable" | "other";

@@ -69,4 +69,19 @@ describe("link status", () => {
       ),
     ).toBe(true);
   });
+
+  it("lists name conflicts, removes the list when it empties, and sees an equal list as unchanged", () => {
+    const conflicts = ["Service shop/web-east", "Service shop/api-east"];
+    const listed = mergeStatus(link, { conditions: {}, nameConflicts: conflicts }, now);
+    expect(listed.nameConflicts).toEqual(conflicts);
+    expect(statusUnchanged(link, listed)).toBe(false);
+    const written = { ...link, status: { ...link.status, nameConflicts: conflicts } };
+    expect(statusUnchanged(written, mergeStatus(written, { conditions: {}, nameConflicts: [...conflicts] }, now))).toBe(
+      true,
+    );
+    const cleared = mergeStatus(written, { conditions: {}, nameConflicts: [] }, now);
+    expect(cleared.nameConflicts).toBeNull();
+    expect(statusUnchanged(written, cleared)).toBe(false);
+    expect(statusUnchanged(link, cleared)).toBe(true);
+  });
 });

@@ -20,6 +20,8 @@ export interface MirrorStatus {
   mirroredEndpoints?: number;
   /** Current totals by reason of what the target holds and is not mirrored (zeros included, so they clear). */
   droppedFromTarget?: Record<string, number>;
+  /** The foreign objects that block mirrors (bounded, sorted); empty clears the list. */
+  nameConflicts?: string[];
   lastSyncTime?: Date;
 }
 
@@ -31,6 +33,7 @@ const LinkStatusSchema = z.object({
       mirroredServices: z.number().nullish(),
       mirroredEndpoints: z.number().nullish(),
       droppedFromTarget: z.record(z.string(), z.number()).nullish(),
+      nameConflicts: z.array(z.string()).nullish(),
       lastSyncTime: z.string().nullish(),
     })
     .nullish(),
@@ -48,6 +51,8 @@ export function mergeStatus(
   mirroredEndpoints?: number;
   /** Reasons at zero are null: a merge patch removes them. */
   droppedFromTarget?: Record<string, number | null>;
+  /** An empty list is null: a merge patch removes it. */
+  nameConflicts?: string[] | null;
   lastSyncTime?: string;
 } {
   let conditions = (current.status?.conditions ?? []) as Condition[];
@@ -68,6 +73,9 @@ export function mergeStatus(
           ),
         }
       : {}),
+    ...(desired.nameConflicts
+      ? { nameConflicts: desired.nameConflicts.length > 0 ? desired.nameConflicts : null }
+      : {}),
     ...(desired.lastSyncTime ? { lastSyncTime: kubeTime(desired.lastSyncTime) } : {}),
   };
 }
@@ -81,6 +89,8 @@ export function statusUnchanged(current: LinkStatusView, next: ReturnType<typeof
     (next.mirroredEndpoints === undefined || s.mirroredEndpoints === next.mirroredEndpoints) &&
     (next.droppedFromTarget === undefined ||
       Object.entries(next.droppedFromTarget).every(([reason, n]) => (s.droppedFromTarget?.[reason] ?? null) === n)) &&
+    (next.nameConflicts === undefined ||
+      JSON.stringify(s.nameConflicts ?? null) === JSON.stringify(next.nameConflicts)) &&
     (next.lastSyncTime === undefined || s.lastSyncTime === next.lastSyncTime)
   );
 }

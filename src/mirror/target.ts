@@ -43,6 +43,8 @@ export interface TargetWatchOptions {
   /** A target object changed: the work queue key, and when the event arrived (performance.now()). */
   onChange: (key: string, receivedAt: number) => void;
   onError?: (err: unknown) => void;
+  /** One of the watches connected or failed (see `healthy`). */
+  onHealthChange?: () => void;
   /** Reconnect backoff ceiling; low, so a target that comes back is converged within seconds. */
   backoffMaxMs?: number;
   logger?: Logger;
@@ -107,6 +109,7 @@ export class TargetWatch {
       stallTimeoutMs: 120_000,
       logger: options.logger,
       onError: options.onError,
+      onHealthChange: options.onHealthChange,
     };
     if (options.selector !== undefined) {
       const namespaces = options.namespaces ?? [undefined];

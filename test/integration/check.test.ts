@@ -129,6 +129,14 @@ describe("zonesync check on real clusters: failures", () => {
     await createLink(hub, ns, names.legacy, spec(names.legacy), { standalone: true });
     await createLink(hub, ns, names.none, spec(names.none));
     await createLink(hub, ns, names.invalid, { ...spec(names.invalid), staleAfter: "1s" });
+    // What a link controller reports when local objects hold mirrors' names.
+    await hub.patch(
+      Resources.zoneSyncLinks,
+      ns,
+      names.dup,
+      { status: { nameConflicts: [`Service ${ns}/web-east`, `Service ${ns}/api-east`] } },
+      { subresource: "status" },
+    );
 
     // Controllers: the release has entries for good, both and an orphan "ghost"; both also has a standalone
     // controller in another namespace; legacy is standalone only, and pinned to a node nobody plays (unavailable).
@@ -258,6 +266,12 @@ describe("zonesync check on real clusters: failures", () => {
     });
     expect(subject(access, key(names.good))).toMatchObject({ result: "ok", message: "6 permissions granted" });
     // mirrors
+    expect(subject(find(report, "mirrors.name-conflicts"), key(names.dup))).toMatchObject({
+      result: "error",
+      message: `2 local objects have a mirror's name but were not created by link ${names.dup}, so those mirrors are not written: Service ${ns}/web-east, Service ${ns}/api-east`,
+      hint: expect.stringContaining(`-n ${ns} delete service web-east`),
+    });
+    expect(subject(find(report, "mirrors.name-conflicts"), key(names.good))).toMatchObject({ result: "ok" });
     expect(find(report, "mirrors.orphaned")).toMatchObject({
       result: "error",
       error: expect.stringContaining(`${ns}/${orphan}`),

@@ -4,7 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
-import { LinkController } from "../../src/mirror/controller.ts";
+import { LinkController, type LinkControllerOptions } from "../../src/mirror/controller.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
@@ -25,6 +25,7 @@ interface Link extends KubeObject {
     mirroredServices?: number;
     mirroredEndpoints?: number;
     droppedFromTarget?: Record<string, number>;
+    nameConflicts?: string[];
     lastSyncTime?: string;
   };
 }
@@ -92,8 +93,10 @@ async function prepareLink(
 async function startController(
   link: { name: string; namespace: string },
   identity = "test-a",
+  options: Partial<LinkControllerOptions> = {},
 ): Promise<LinkController> {
   const controller = new LinkController({
+    ...options,
     client: hub,
     link: link.name,
     namespace: link.namespace,
@@ -565,6 +568,7 @@ describe("link controller ownership: it touches only what it created", () => {
     const conflict = await mirroredCondition(link, "NameConflict");
     expect(conflict.status).toBe("False");
     expect(conflict.message).toContain(`Service ${ns}/web-east`);
+    expect((await getLink(link)).status?.nameConflicts).toEqual([`Service ${ns}/web-east`]);
     // The other exported Service is mirrored as usual.
     await eventually(async () => hub.getOptional(Resources.services, ns, "api-east"), 15_000, "the api mirror");
     // Rechecks (every 10 s) neither touch the user's Service nor repeat the Event.
@@ -604,6 +608,7 @@ describe("link controller ownership: it touches only what it created", () => {
     expect(mirror.metadata.labels?.["zonesync.io/link-uid"]).toBe((await getLink(link)).metadata.uid);
     await mirroredCondition(link, "Synced");
     expect((await controller.metrics.nameConflicts.get()).values[0]?.value).toBe(0);
+    expect((await getLink(link)).status?.nameConflicts).toBeUndefined();
   });
 
   it("finds a user's Service where its mirror was after a restart, and keeps it through the link's deletion", async () => {
@@ -809,6 +814,35 @@ describe("link controller: what a target sends is untrusted", () => {
     expect(await hub.getOptional(Resources.services, ns, "b-east")).toBeDefined();
     expect(await hub.getOptional(Resources.services, ns, "c-east")).toBeUndefined();
     expect((await controller.metrics.servicesOverCap.get()).values[0]?.value).toBe(1);
+  });
+
+  it("gets past a target object over the watch-line limit: counted, relisted, mirrored, the target stays Reachable", async () => {
+    const ns = uniqueName("big");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "web", token);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const controller = await startController(link, "test-a", { targetLimits: { maxWatchLineBytes: 32 * 1024 } });
+    await eventually(async () => hub.getOptional(Resources.services, ns, "web-east"), 15_000, "web mirrored");
+
+    // One watch event of ~64 KiB (an annotation), with a port change only that event carries.
+    await east.patch(Resources.services, ns, "web", {
+      metadata: { annotations: { padding: "x".repeat(64 * 1024) } },
+      spec: { ports: [{ port: 81 }] },
+    });
+    await eventually(
+      async () => (await hub.get<Service>(Resources.services, ns, "web-east")).spec?.ports?.[0]?.port === 81,
+      15_000,
+      "the oversized event's change mirrored (through a relist)",
+    );
+    const errors = await controller.metrics.errors.get();
+    expect(errors.values.find((v) => v.labels.kind === "target-ResponseTooLarge")?.value).toBeGreaterThanOrEqual(1);
+    // The watch goes on past it.
+    await exportFromEast(ns, "api", token);
+    await eventually(async () => hub.getOptional(Resources.services, ns, "api-east"), 15_000, "api mirrored");
+    expect(condition(await getLink(link), "TargetReachable")?.status).toBe("True");
+    expect((await linkEvents(link)).map((e) => e.reason)).not.toContain("TargetUnreachable");
   });
 });
 

@@ -1,5 +1,6 @@
 import { parseDuration } from "../../api/duration.ts";
 import { selectorIsEmpty, labelSelectorToString } from "../../api/selector.ts";
+import { MAX_NAME_CONFLICTS_LISTED } from "../../api/link.ts";
 import { ANNOTATION_REMOTE_REF, LABEL_LINK, LABEL_LINK_UID, LABEL_SERVICE_NAME } from "../../api/names.ts";
 import { Resources } from "../../kube/resources.ts";
 import type { ClusterContext, LinkRef, ServiceObject, SliceObject } from "../context.ts";
@@ -167,13 +168,13 @@ export const mirrorChecks: CheckDefinition<ClusterContext>[] = [
     subjects: links,
     subjectName: key,
     async run(ctx, link) {
-      const mirrored = link.obj.status?.conditions?.find((c) => c.type === "Mirrored");
-      if (mirrored?.reason !== "NameConflict") return ok("no name conflicts reported by the link controller");
-      const blocked = /: (.*); delete or rename them/.exec(mirrored.message ?? "")?.[1] ?? "";
-      const [kind, where] = blocked.split(", ")[0]?.split(" ") ?? [];
+      const conflicts = link.obj.status?.nameConflicts ?? [];
+      if (conflicts.length === 0) return ok("no name conflicts reported by the link controller");
+      const [kind, where] = (conflicts[0] ?? "").split(" ");
       const [namespace, name] = where?.split("/") ?? [];
+      const more = conflicts.length >= MAX_NAME_CONFLICTS_LISTED ? " (the first listed in status)" : "";
       return fail(
-        mirrored.message ?? "name conflict",
+        `${plural(conflicts.length, "local object")}${more} ${conflicts.length === 1 ? "has" : "have"} a mirror's name but were not created by link ${link.name}, so those mirrors are not written: ${listSome(conflicts, 5)}`,
         kind && namespace && name
           ? `zonesync never adopts, changes or deletes an object it did not create. If ${kind} ${namespace}/${name} is yours, keep it and stop exporting the remote Service (or give it another name); if it is a leftover, delete it: ${kubectl(ctx, namespace)} delete ${kind.toLowerCase()} ${name}`
           : `${kubectl(ctx, link.namespace)} describe zonesynclink ${link.name}`,
