@@ -318,6 +318,7 @@ async function main(): Promise<void> {
           targetClusterName: "target",
           credentialsSecret: "creds",
           selector: { matchLabels: labels },
+          maxServices: size,
         }),
       );
       const controller = startController(clusters, { name: linkName, namespace }, logDir);
@@ -361,6 +362,8 @@ async function main(): Promise<void> {
             targetClusterName: `target-${tag}`,
             credentialsSecret: "creds",
             selector: { matchLabels: labels },
+            // Every exported Service is mirrored: the default cap (1000) would stop the 5k run at 1000.
+            maxServices: size,
           }),
         );
         const started = performance.now();
