@@ -1,10 +1,10 @@
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { isGone, isNotFound } from "../../src/kube/errors.ts";
 import { Resources } from "../../src/kube/resources.ts";
-import type { Cluster } from "./clusters.ts";
+import { kubeconfigYaml, type Cluster } from "./clusters.ts";
 import { freePort } from "./ports.ts";
 import { startProcess, type ManagedProcess } from "./processes.ts";
 
@@ -23,9 +23,25 @@ interface Container {
 }
 
 interface Pod extends KubeObject {
-  spec: { nodeName?: string; containers: Container[]; hostname?: string; subdomain?: string };
+  spec: {
+    nodeName?: string;
+    containers: Container[];
+    hostname?: string;
+    subdomain?: string;
+    serviceAccountName?: string;
+  };
   status?: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
 }
+
+interface TokenRequest {
+  status: { token: string; expirationTimestamp: string };
+}
+
+/**
+ * What the kubelet asks for: a pod-bound token of 3607 s, which an API server with
+ * --service-account-extend-token-expiration (the default) extends to a year, as it does for real pods.
+ */
+const POD_TOKEN_SECONDS = 3607;
 
 interface RunningContainer {
   process?: ManagedProcess;
@@ -50,7 +66,10 @@ export interface SimulatorOptions {
  * Plays the kubelet for one cluster: binds pending pods to a fake Node, gives them an IP from the cluster's pod
  * CIDR and reports them Running and Ready, so Deployments become available and the real endpoint controllers fill
  * in Endpoints and EndpointSlices. Pods of zonesync's own image run their command as a local process; their
- * readiness follows the process's readiness endpoint. Deleted pods are finished (grace 0) and their process stopped.
+ * readiness follows the process's readiness endpoint, and they authenticate as the pod's own ServiceAccount (a
+ * kubeconfig with a pod-bound token from the TokenRequest API, as the kubelet mounts), never as an admin, so every
+ * scenario runs them with exactly the RBAC they are given. Deleted pods are finished (grace 0) and their process
+ * stopped.
  */
 export class PodSimulator {
   private readonly client: KubeClient;
@@ -283,11 +302,38 @@ export class PodSimulator {
     );
   }
 
-  private resolveEnv(pod: Pod, container: Container, port: number): NodeJS.ProcessEnv {
+  /** Writes a kubeconfig holding a token of the pod's ServiceAccount, bound to the pod; returns its path. */
+  private async podKubeconfig(pod: Pod, dir: string): Promise<string> {
+    const { namespace, name, uid } = pod.metadata;
+    const serviceAccount = pod.spec.serviceAccountName || "default";
+    const issued = await this.client.request<TokenRequest>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/${serviceAccount}/token`,
+      {
+        body: {
+          apiVersion: "authentication.k8s.io/v1",
+          kind: "TokenRequest",
+          spec: { expirationSeconds: POD_TOKEN_SECONDS, boundObjectRef: { apiVersion: "v1", kind: "Pod", name, uid } },
+        },
+      },
+    );
+    const path = join(dir, `${namespace}_${name}.kubeconfig`);
+    const { server, caPem } = this.cluster;
+    writeFileSync(
+      path,
+      kubeconfigYaml([{ name: this.cluster.name, server, caPem, token: issued.status.token, namespace }]),
+      {
+        mode: 0o600,
+      },
+    );
+    return path;
+  }
+
+  private resolveEnv(pod: Pod, container: Container, port: number, kubeconfig: string): NodeJS.ProcessEnv {
     const env: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
       HOME: process.env.HOME,
-      KUBECONFIG: this.cluster.kubeconfigPath,
+      KUBECONFIG: kubeconfig,
       POD_NAME: pod.metadata.name,
       POD_NAMESPACE: pod.metadata.namespace,
       ZONESYNC_HTTP_ADDR: `127.0.0.1:${port}`,
@@ -310,11 +356,12 @@ export class PodSimulator {
 
   private async startContainer(pod: Pod, container: Container): Promise<void> {
     const key = this.containerKey(pod, container);
+    const logDir = join(this.cluster.dir, "pods");
+    mkdirSync(logDir, { recursive: true });
+    const kubeconfig = await this.podKubeconfig(pod, logDir);
     const port = await freePort();
     const entry: RunningContainer = { port, ready: !container.readinessProbe?.httpGet, restarts: 0, stopping: false };
     this.running.set(key, entry);
-    const logDir = join(this.cluster.dir, "pods");
-    mkdirSync(logDir, { recursive: true });
     const command =
       container.command?.length && container.command[0] !== "zonesync" ? container.command : this.entrypoint;
     const args = [
@@ -326,7 +373,7 @@ export class PodSimulator {
       const [cmd, ...rest] = command;
       entry.process = startProcess(cmd!, [...rest, ...args], {
         logFile: join(logDir, `${pod.metadata.namespace}_${pod.metadata.name}_${container.name}.log`),
-        env: this.resolveEnv(pod, container, port),
+        env: this.resolveEnv(pod, container, port, kubeconfig),
         cwd: repoRoot,
       });
       this.log(`started ${key} as pid ${entry.process.child.pid}`);

@@ -172,6 +172,26 @@ describe("the real test clusters", () => {
       "the CLI process to print its version",
     );
     expect(output).toMatch(/node v24\./);
+
+    // It runs as the pod's own ServiceAccount (a pod-bound token, as the kubelet mounts), never as an admin: it may
+    // do what that ServiceAccount may (nothing here), and is refused the rest.
+    const asPod = KubeClient.load({
+      kubeconfig: join(cluster("west").dir, "pods", `${namespace}_${pod.metadata.name}.kubeconfig`),
+    });
+    const refused = await asPod.list(Resources.secrets, "kube-system").catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(KubeApiError);
+    expect((refused as KubeApiError).status).toBe(403);
+    expect((refused as KubeApiError).message).toContain(`system:serviceaccount:${namespace}:default`);
+    await client.create(Resources.roleBindings, {
+      metadata: { name: "view", namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: "view" },
+      subjects: [{ kind: "ServiceAccount", name: "default", namespace }],
+    });
+    await eventually(
+      async () => (await asPod.list(Resources.pods, namespace).catch(() => undefined))?.items.length === 1,
+      10_000,
+      "what a RoleBinding grants the pod's ServiceAccount",
+    );
   });
 
   it("leaves no process behind after teardown", async () => {

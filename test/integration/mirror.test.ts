@@ -1,10 +1,12 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { applyAll } from "../../src/cli/common.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { LinkController, type LinkControllerOptions } from "../../src/mirror/controller.ts";
+import { standaloneControllerManifests } from "../../src/link/standalone.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
@@ -456,7 +458,7 @@ describe("link controller on real clusters", () => {
     expect(await writes(b)).toBeGreaterThan(0);
   });
 
-  it("runs as a real Deployment (pod simulator) and serves /readyz and /metrics", async () => {
+  it("runs as a real Deployment under its own ServiceAccount and RBAC (pod simulator), serves /readyz and /metrics", async () => {
     const ns = uniqueName("pod");
     const token = uniqueName("x");
     await ensureNamespace(east, ns);
@@ -466,26 +468,15 @@ describe("link controller on real clusters", () => {
       spec: { ports: [{ port: 80 }] },
     });
     const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
-    await hub.create(Resources.deployments, {
-      metadata: { name: `zonesync-link-${link.name}`, namespace: link.namespace },
-      spec: {
-        replicas: 1,
-        selector: { matchLabels: { app: "link-controller" } },
-        template: {
-          metadata: { labels: { app: "link-controller" } },
-          spec: {
-            containers: [
-              {
-                name: "controller",
-                image: "ghcr.io/zonesync/zonesync:dev",
-                args: ["link-controller", "--link", link.name, "--namespace", link.namespace],
-                readinessProbe: { httpGet: { path: "/readyz", port: 8080 } },
-              },
-            ],
-          },
-        },
-      },
+    // The link controller's own manifests: its ServiceAccount and RBAC, and the Deployment the simulator runs as
+    // that ServiceAccount.
+    const manifests = standaloneControllerManifests({
+      link: link.name,
+      namespace: link.namespace,
+      image: "ghcr.io/zonesync/zonesync:dev",
+      credentialsSecret: "creds",
     });
+    await applyAll(hub, manifests);
     await eventually(
       () => hub.getOptional(Resources.services, ns, "api-east"),
       30_000,
@@ -503,11 +494,11 @@ describe("link controller on real clusters", () => {
       30_000,
       "the controller pod to be ready",
     );
-    const pods = await hub.list(Resources.pods, link.namespace, { labelSelector: "app=link-controller" });
+    const pods = await hub.list(Resources.pods, link.namespace, { labelSelector: `zonesync.io/link=${link.name}` });
     const logFile = join(
       cluster("hub").dir,
       "pods",
-      `${link.namespace}_${pods.items[0]!.metadata.name}_controller.log`,
+      `${link.namespace}_${pods.items[0]!.metadata.name}_link-controller.log`,
     );
     const url = /"url":"(http:[^"]+)"/.exec(readFileSync(logFile, "utf8"))?.[1];
     expect(url).toBeDefined();
@@ -523,7 +514,10 @@ describe("link controller on real clusters", () => {
     expect(metrics).toMatch(/zonesync_mirror_target_reachable\{[^}]*\} 1\b/);
     expect(metrics).toContain("zonesync_mirror_sync_lag_seconds_bucket");
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
-    await hub.delete(Resources.deployments, link.namespace, `zonesync-link-${link.name}`);
+    for (const obj of manifests) {
+      const type = Object.values(Resources).find((t) => t.kind === obj.kind)!;
+      await hub.delete(type, obj.metadata.namespace, obj.metadata.name!);
+    }
   });
 });
 
