@@ -232,3 +232,18 @@ livenessProbe:
     fieldRef:
       fieldPath: metadata.namespace
 {{- end -}}
+
+{{/*
+The release's static ClusterRole (and its one ClusterRoleBinding) for writing mirrors: every link controller gets it.
+Cluster-scoped, so named with the release namespace too.
+*/}}
+{{- define "zonesync.mirrors.name" -}}
+{{- printf "%s-%s-mirrors" .Release.Namespace (include "zonesync.fullname" .) -}}
+{{- end -}}
+
+{{/*
+The manager's cluster-scoped objects: with the namespace, so that releases of one name in two namespaces coexist.
+*/}}
+{{- define "zonesync.manager.clusterName" -}}
+{{- printf "%s-%s" .Release.Namespace (include "zonesync.manager.name" .) -}}
+{{- end -}}

@@ -67,6 +67,14 @@ export const ManagerValuesSchema = z
           .regex(NGINX_WORKLOAD_PATTERN, 'must be "kind/namespace/name", kind Deployment, DaemonSet or StatefulSet')
           .optional()
           .describe('The NGINX workload rolled when the zone-sync config changes, as "kind/namespace/name".'),
+        tlsSecret: z
+          .string()
+          .regex(NGINX_CONFIGMAP_PATTERN, 'must be "namespace/name"')
+          .optional()
+          .describe(
+            'The Secret named by the zone-sync-tls-secret key, as "namespace/name": the only Secret the manager may ' +
+              "read for zone-sync TLS (unset: none).",
+          ),
       })
       .default({})
       .describe("Local NGINX zone-sync managed by the manager."),

@@ -12,10 +12,11 @@ import { readDeployedRelease, type HelmRelease } from "./release.ts";
 /**
  * `zonesync migrate`: moves a link from its standalone controller (kubectl-applied manifests) to the chart.
  *
- * The chart renders the controller's objects under the same names as the standalone manifests
- * (`zonesync-link-<link>`: Deployment, ServiceAccount, Role, RoleBinding in the release namespace, ClusterRole and
- * ClusterRoleBinding), so Helm would refuse to install them while the standalone ones exist. The handover keeps a
- * controller running throughout:
+ * The chart renders the controller's namespaced objects under the same names as the standalone manifests
+ * (`zonesync-link-<link>`: Deployment, ServiceAccount, Role, RoleBinding in the release namespace), so Helm would
+ * refuse to install them while the standalone ones exist. (Cluster-wide, the chart binds its one shared mirrors
+ * ClusterRole instead of the standalone ClusterRole and ClusterRoleBinding, which go with the leftovers.) The handover
+ * keeps a controller running throughout:
  *   1. hand the names over: the RBAC objects get Helm's ownership metadata (Helm adopts them, the standalone pods
  *      keep their ServiceAccount and permissions), the Deployment is deleted with propagationPolicy=Orphan (its
  *      ReplicaSet and pods keep running and keep leading);
@@ -88,7 +89,7 @@ interface Labeled extends KubeObject {
 
 /** What the chart renders for a link, by kind: does `ref` have the same kind, namespace and name? */
 function chartOwnsName(ref: ObjectRef, link: string, releaseNamespace: string): boolean {
-  return ref.name === controllerName(link) && (!ref.type.namespaced || ref.namespace === releaseNamespace);
+  return ref.name === controllerName(link) && ref.type.namespaced && ref.namespace === releaseNamespace;
 }
 
 function adopted(obj: Labeled, release: string, namespace: string): boolean {

@@ -230,13 +230,37 @@ describe("chart on Kubernetes 1.20", () => {
     const add = await upgrade([a, b]);
     expect(add.exitCode, add.stderr).toBe(0);
     await client.get(Resources.deployments, namespace, `zonesync-link-${b}`);
-    await client.get(Resources.clusterRoles, undefined, `zonesync-link-${b}`);
+    // Link controllers share one static ClusterRole; a link changes only the subjects of its one binding.
+    const mirrorsBinding = async () =>
+      (
+        await client.get<KubeObject & { subjects?: Array<{ name: string }> }>(
+          Resources.clusterRoleBindings,
+          undefined,
+          `${namespace}-${release}-mirrors`,
+        )
+      ).subjects?.map((s) => s.name) ?? [];
+    expect(await mirrorsBinding()).toEqual([`zonesync-link-${a}`, `zonesync-link-${b}`]);
+    expect(await client.getOptional(Resources.clusterRoles, undefined, `zonesync-link-${b}`)).toBeUndefined();
 
     const remove = await upgrade([b]);
     expect(remove.exitCode, remove.stderr).toBe(0);
     expect(await client.getOptional(Resources.deployments, namespace, `zonesync-link-${a}`)).toBeUndefined();
-    expect(await client.getOptional(Resources.clusterRoles, undefined, `zonesync-link-${a}`)).toBeUndefined();
-    expect(await client.getOptional(Resources.clusterRoleBindings, undefined, `zonesync-link-${a}`)).toBeUndefined();
+    expect(await client.getOptional(Resources.roles, namespace, `zonesync-link-${a}`)).toBeUndefined();
+    expect(await mirrorsBinding()).toEqual([`zonesync-link-${b}`]);
+
+    // What the manager may not do, although it edits that binding: grant anything else, or itself more.
+    const denied = await helm(asManager, [
+      "upgrade",
+      release,
+      join(repoRoot, "chart"),
+      "--server-side=false",
+      "-f",
+      values([b]),
+      "--set",
+      "manager.nginx.workload=Deployment/kube-system/coredns",
+    ]);
+    expect(denied.exitCode).not.toBe(0);
+    expect(denied.stderr).toMatch(/forbidden/i);
 
     const uninstall = await helm(hub.kubeconfigPath, ["uninstall", release]);
     expect(uninstall.exitCode, uninstall.stderr).toBe(0);

@@ -417,11 +417,14 @@ describe("zonesync migrate", () => {
       labelSelector: "zonesync.io/controller-mode=standalone",
     });
     expect(leftovers.items.filter((rs) => !rs.metadata.deletionTimestamp)).toEqual([]);
-    const role = await solo.get(Resources.clusterRoles, undefined, controllerName(link));
+    const role = await solo.get(Resources.roles, ns, controllerName(link));
     expect(role.metadata.labels).toMatchObject({
       "app.kubernetes.io/managed-by": "Helm",
       "zonesync.io/controller-mode": "chart",
     });
+    // The standalone ClusterRole and binding went with the leftovers: the chart binds its shared mirrors role.
+    expect(await solo.getOptional(Resources.clusterRoles, undefined, controllerName(link))).toBeUndefined();
+    expect(await solo.getOptional(Resources.clusterRoleBindings, undefined, controllerName(link))).toBeUndefined();
     expect((await solo.get(Resources.zoneSyncLinks, ns, link)).metadata.labels?.["zonesync.io/controller-mode"]).toBe(
       "chart",
     );

@@ -345,7 +345,11 @@ describe.each([
     expect(binding.roleRef).toMatchObject({ kind: "Role", name: "zonesync-link-east" });
     expect(binding.subjects).toEqual([{ kind: "ServiceAccount", name: "zonesync-link-east", namespace: NAMESPACE }]);
 
-    const clusterRole = find(manifests, "ClusterRole", "zonesync-link-east");
+    // Cluster-wide, every link controller shares one static ClusterRole; one binding names their ServiceAccounts.
+    expect(manifests.filter((m) => m.kind === "ClusterRole" && m.metadata.name.startsWith("zonesync-link-"))).toEqual(
+      [],
+    );
+    const clusterRole = find(manifests, "ClusterRole", "zonesync-system-zonesync-mirrors");
     expect(clusterRole.rules).toEqual([
       {
         apiGroups: [""],
@@ -359,11 +363,16 @@ describe.each([
       },
       { apiGroups: [""], resources: ["namespaces"], verbs: ["get", "list", "watch", "create"] },
     ]);
-    const clusterBinding = find(manifests, "ClusterRoleBinding", "zonesync-link-east");
-    expect(clusterBinding.roleRef).toMatchObject({ kind: "ClusterRole", name: "zonesync-link-east" });
+    const clusterBinding = find(manifests, "ClusterRoleBinding", "zonesync-system-zonesync-mirrors");
+    expect(clusterBinding.roleRef).toMatchObject({ kind: "ClusterRole", name: "zonesync-system-zonesync-mirrors" });
     expect(clusterBinding.subjects).toEqual([
       { kind: "ServiceAccount", name: "zonesync-link-east", namespace: NAMESPACE },
+      { kind: "ServiceAccount", name: "zonesync-link-west", namespace: NAMESPACE },
     ]);
+    // The ClusterRole is the same for any set of links: only the binding's subjects change.
+    const none = await render(bin(), {});
+    expect(find(none, "ClusterRole", "zonesync-system-zonesync-mirrors")).toEqual(clusterRole);
+    expect(find(none, "ClusterRoleBinding", "zonesync-system-zonesync-mirrors").subjects).toEqual([]);
   });
 
   it("renders a PodDisruptionBudget only when enabled, policy/v1beta1 on Kubernetes 1.20", async () => {
@@ -432,24 +441,67 @@ describe.each([
     expect(service.spec.ports).toEqual([{ name: "http", port: 8080, targetPort: "http", protocol: "TCP" }]);
     expect(service.spec.selector).toEqual(manager.spec!.selector!.matchLabels);
 
-    const clusterRole = find(manifests, "ClusterRole", "zonesync-manager");
-    const scoped = clusterRole.rules!.find((r) => r.resources.includes("clusterroles") && r.verbs.includes("delete"));
-    expect(scoped?.resourceNames).toEqual(["zonesync-link-east", "zonesync-link-west", "zonesync-manager"]);
-    const workload = clusterRole.rules!.find((r) => r.apiGroups.includes("apps"));
-    expect(workload).toEqual({
-      apiGroups: ["apps"],
-      resources: ["deployments"],
-      resourceNames: ["nginx-ingress"],
-      verbs: ["get", "list", "watch", "patch"],
-    });
+    // Cluster-wide: the release's own cluster-scoped objects by name, and `bind` on the mirrors ClusterRole only.
+    const clusterRole = find(manifests, "ClusterRole", "zonesync-system-zonesync-manager");
+    expect(clusterRole.rules).toEqual([
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["clusterroles", "clusterrolebindings"],
+        resourceNames: ["zonesync-system-zonesync-manager", "zonesync-system-zonesync-mirrors"],
+        verbs: ["get", "update", "patch"],
+      },
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["clusterroles"],
+        resourceNames: ["zonesync-system-zonesync-mirrors"],
+        verbs: ["bind"],
+      },
+    ]);
+    // No escalation path anywhere in the chart.
+    for (const m of manifests.filter((m) => m.kind === "ClusterRole" || m.kind === "Role")) {
+      for (const rule of m.rules ?? []) {
+        expect(rule.verbs, `${m.kind} ${m.metadata.name}`).not.toContain("escalate");
+        expect(rule.verbs, `${m.kind} ${m.metadata.name}`).not.toContain("*");
+        if (rule.verbs.includes("bind")) expect(rule.resourceNames).toEqual(["zonesync-system-zonesync-mirrors"]);
+      }
+    }
+    // Local zone-sync: a Role in the NGINX namespace, by name except `create`.
+    const zoneSync = find(manifests, "Role", "zonesync-manager-zone-sync");
+    expect(zoneSync.metadata.namespace).toBe("nginx");
+    expect(zoneSync.rules).toEqual([
+      { apiGroups: [""], resources: ["configmaps"], resourceNames: ["nginx-config"], verbs: ["get", "list", "watch"] },
+      { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      {
+        apiGroups: ["apps"],
+        resources: ["deployments"],
+        resourceNames: ["nginx-ingress"],
+        verbs: ["get", "list", "watch", "patch"],
+      },
+      { apiGroups: [""], resources: ["services", "configmaps"], verbs: ["create"] },
+      {
+        apiGroups: [""],
+        resources: ["services"],
+        resourceNames: ["nginx-ingress-deployment-hl"],
+        verbs: ["get", "list", "watch", "update", "patch", "delete"],
+      },
+      {
+        apiGroups: [""],
+        resources: ["configmaps"],
+        resourceNames: ["nginx-ingress-zone-sync"],
+        verbs: ["get", "list", "watch", "update", "patch", "delete"],
+      },
+    ]);
+    expect(find(manifests, "RoleBinding", "zonesync-manager-zone-sync").subjects).toEqual([
+      { kind: "ServiceAccount", name: "zonesync-manager", namespace: NAMESPACE },
+    ]);
     const role = find(manifests, "Role", "zonesync-manager");
     const secrets = role.rules!.find((r) => r.resources.includes("secrets"));
     expect(secrets?.resourceNames).toBeUndefined(); // Helm's release Secrets; the namespace bounds it
     find(manifests, "RoleBinding", "zonesync-manager");
-    find(manifests, "ClusterRoleBinding", "zonesync-manager");
+    find(manifests, "ClusterRoleBinding", "zonesync-system-zonesync-manager");
 
     const disabled = await render(bin(), { manager: { enabled: false } });
-    expect(disabled.filter((m) => m.metadata.name === "zonesync-manager")).toEqual([]);
+    expect(disabled.filter((m) => m.metadata.name.endsWith("zonesync-manager"))).toEqual([]);
   });
 
   it("never sets a container command (the image's entrypoint is the CLI)", async () => {

@@ -54,11 +54,20 @@ describe("standalone controller manifests", () => {
     for (const kind of ["Role", "ClusterRole"]) {
       expect(byKind(standalone, kind).rules, kind).toEqual(byKind(chart, kind).rules);
     }
-    for (const kind of ["RoleBinding", "ClusterRoleBinding"]) {
-      expect(byKind(standalone, kind).roleRef, kind).toEqual(byKind(chart, kind).roleRef);
-      expect(byKind(standalone, kind).subjects, kind).toEqual(byKind(chart, kind).subjects);
-    }
+    const roleBinding = byKind(standalone, "RoleBinding");
+    expect(roleBinding.roleRef).toEqual(byKind(chart, "RoleBinding").roleRef);
+    expect(roleBinding.subjects).toEqual(byKind(chart, "RoleBinding").subjects);
+    // Cluster-wide the chart binds its one shared ClusterRole (the same rules) to every link controller; a
+    // standalone controller, applied by an administrator, has a ClusterRole of its own.
+    const clusterBinding = byKind(standalone, "ClusterRoleBinding");
+    expect(clusterBinding.roleRef).toEqual({
+      apiGroup: "rbac.authorization.k8s.io",
+      kind: "ClusterRole",
+      name: "zonesync-link-east",
+    });
+    expect(clusterBinding.subjects).toEqual(byKind(chart, "ClusterRoleBinding").subjects);
     expect(podEssentials(byKind(standalone, "Deployment"))).toEqual(podEssentials(byKind(chart, "Deployment")));
+    expect(byKind(chart, "ClusterRole").metadata.name).toBe("zonesync-system-zonesync-mirrors");
     for (const obj of standalone) {
       expect(obj.metadata.name).toBe("zonesync-link-east");
       expect(obj.metadata.labels).toMatchObject({
