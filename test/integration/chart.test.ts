@@ -178,6 +178,8 @@ describe("chart on Kubernetes 1.20", () => {
     const release = uniqueName("zonesync");
     const [a, b] = [uniqueName("a"), uniqueName("b")];
     await createNamespace(client, namespace);
+    const nginx = uniqueName("nginx");
+    await createNamespace(client, nginx);
     const helm = (kubeconfig: string, args: string[]) =>
       execa(env.helm4, [...args, "--kubeconfig", kubeconfig, "--namespace", namespace], {
         reject: false,
@@ -189,7 +191,11 @@ describe("chart on Kubernetes 1.20", () => {
       tempFile(
         "values.json",
         JSON.stringify({
-          manager: { apply: "none" },
+          // Local zone-sync's Role goes into the NGINX namespace: helm as the manager must read it there too.
+          manager: {
+            apply: "none",
+            nginx: { configMap: `${nginx}/nginx-config`, workload: `Deployment/${nginx}/nginx` },
+          },
           controllers: names.map((name) => ({ name, podDisruptionBudget: { enabled: true } })),
         }),
       );

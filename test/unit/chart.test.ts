@@ -456,6 +456,12 @@ describe.each([
         resourceNames: ["zonesync-system-zonesync-mirrors"],
         verbs: ["bind"],
       },
+      {
+        apiGroups: ["apiextensions.k8s.io"],
+        resources: ["customresourcedefinitions"],
+        resourceNames: ["zonesynclinks.zonesync.io"],
+        verbs: ["get"],
+      },
     ]);
     // No escalation path anywhere in the chart.
     for (const m of manifests.filter((m) => m.kind === "ClusterRole" || m.kind === "Role")) {
@@ -489,6 +495,12 @@ describe.each([
         resources: ["configmaps"],
         resourceNames: ["nginx-ingress-zone-sync"],
         verbs: ["get", "list", "watch", "update", "patch", "delete"],
+      },
+      {
+        apiGroups: ["rbac.authorization.k8s.io"],
+        resources: ["roles", "rolebindings"],
+        resourceNames: ["zonesync-manager-zone-sync"],
+        verbs: ["get", "update", "patch"],
       },
     ]);
     expect(find(manifests, "RoleBinding", "zonesync-manager-zone-sync").subjects).toEqual([

@@ -174,7 +174,7 @@ export const mirrorChecks: CheckDefinition<ClusterContext>[] = [
       const [namespace, name] = where?.split("/") ?? [];
       const more = conflicts.length >= MAX_NAME_CONFLICTS_LISTED ? " (the first listed in status)" : "";
       return fail(
-        `${plural(conflicts.length, "local object")}${more} ${conflicts.length === 1 ? "has" : "have"} a mirror's name but were not created by link ${link.name}, so those mirrors are not written: ${listSome(conflicts, 5)}`,
+        `${plural(conflicts.length, "local object")}${more} ${conflicts.length === 1 ? "has a mirror's name but was" : "have a mirror's name but were"} not created by link ${link.name}, so those mirrors are not written: ${listSome(conflicts, 5)}`,
         kind && namespace && name
           ? `zonesync never adopts, changes or deletes an object it did not create. If ${kind} ${namespace}/${name} is yours, keep it and stop exporting the remote Service (or give it another name); if it is a leftover, delete it: ${kubectl(ctx, namespace)} delete ${kind.toLowerCase()} ${name}`
           : `${kubectl(ctx, link.namespace)} describe zonesynclink ${link.name}`,
