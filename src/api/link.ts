@@ -84,6 +84,13 @@ export const ZoneSyncLinkSpecSchema = z
       .regex(/^https:\/\/[^\s/?#]+(\/[^\s?#]*)?$/, 'must be an https URL such as "https://10.0.0.1:6443"')
       .optional()
       .describe("The target cluster's API server URL (https); overrides the server in the credentials kubeconfig."),
+    insecureSkipTLSVerify: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Accept a credentials kubeconfig that skips verifying the target API server's certificate " +
+          "(insecure-skip-tls-verify). Off by default; when on, the link shows a Warning condition and check warns.",
+      ),
     selector: LabelSelectorSchema.optional().describe(
       "Which Services of the target cluster are exported here. An empty or absent selector selects nothing.",
     ),

@@ -11,7 +11,8 @@ import {
 import type { KubeObject } from "../kube/client.ts";
 import { isForbidden } from "../kube/errors.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../kube/resources.ts";
-import { parseKubeconfig, type Kubeconfig, type KubeconfigEntry } from "./kubeconfig.ts";
+import { parseRemoteKubeconfig, RemoteKubeconfigError } from "../api/remote-kubeconfig.ts";
+import type { KubeconfigEntry } from "./kubeconfig.ts";
 import type { CheckClient } from "./light-client.ts";
 import { readDeployedRelease, type HelmRelease } from "./release.ts";
 
@@ -74,9 +75,7 @@ export interface Credentials {
   secret?: SecretObject;
   /** Why no usable kubeconfig was found; undefined when `entry` is set. */
   problem?: string;
-  kubeconfigText?: string;
-  kubeconfig?: Kubeconfig;
-  /** The kubeconfig's current context, with spec.apiServerAddress (when set) as its server. */
+  /** The kubeconfig's current context (under the credentials policy), with spec.apiServerAddress as its server. */
   entry?: KubeconfigEntry;
 }
 
@@ -98,9 +97,7 @@ export interface SliceObject extends KubeObject {
 }
 
 /** Builds a client for a target cluster from its credentials (see targetClientFor in clients.ts). */
-export type TargetClientFactory = (
-  credentials: Required<Pick<Credentials, "kubeconfigText" | "entry">>,
-) => CheckClient | Promise<CheckClient>;
+export type TargetClientFactory = (entry: KubeconfigEntry) => CheckClient | Promise<CheckClient>;
 
 export interface ContextOptions {
   /** The namespace of the links, the controllers' Leases and the Helm release. */
@@ -307,18 +304,19 @@ export class ClusterContext {
           problem: `Secret ${link.namespace}/${secretName} has no "${SECRET_KEY_KUBECONFIG}" key`,
         };
       }
-      const kubeconfigText = Buffer.from(encoded, "base64").toString("utf8");
+      // The same policy as the link controller's: a Secret never makes check run a program or read a file.
       try {
-        const kubeconfig = parseKubeconfig(kubeconfigText);
-        const entry = kubeconfig.entry();
-        if (link.spec.apiServerAddress) entry.server = link.spec.apiServerAddress.replace(/\/+$/, "");
-        return { secretName, secret, kubeconfigText, kubeconfig, entry };
+        const remote = parseRemoteKubeconfig(Buffer.from(encoded, "base64").toString("utf8"), {
+          allowInsecure: link.spec.insecureSkipTLSVerify === true,
+          serverOverride: link.spec.apiServerAddress,
+        });
+        return { secretName, secret, entry: { ...remote, usesPlugin: false } };
       } catch (err) {
+        const reason = err instanceof RemoteKubeconfigError ? err.message : "it cannot be read";
         return {
           secretName,
           secret,
-          kubeconfigText,
-          problem: `the "${SECRET_KEY_KUBECONFIG}" in Secret ${link.namespace}/${secretName} is not a usable kubeconfig: ${(err as Error).message}`,
+          problem: `the "${SECRET_KEY_KUBECONFIG}" in Secret ${link.namespace}/${secretName} is not a usable kubeconfig: ${reason}`,
         };
       }
     });
@@ -328,8 +326,8 @@ export class ClusterContext {
   targetClient(link: LinkRef): Promise<CheckClient> {
     return this.once(`target:${link.key}`, async () => {
       const creds = await this.credentials(link);
-      if (!creds.entry || creds.kubeconfigText === undefined) throw new Error(creds.problem ?? "no credentials");
-      return this.options.targetClient({ kubeconfigText: creds.kubeconfigText, entry: creds.entry });
+      if (!creds.entry) throw new Error(creds.problem ?? "no credentials");
+      return this.options.targetClient(creds.entry);
     });
   }
 

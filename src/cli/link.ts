@@ -21,6 +21,7 @@ interface LinkFlags {
   source: string;
   tokenTtl: string;
   createAccess?: boolean;
+  insecureSkipTlsVerify?: boolean;
   namespaces?: string;
   createNamespaces?: boolean;
   staleAfter?: string;
@@ -93,6 +94,15 @@ async function runLink(flags: LinkFlags): Promise<void> {
   if (!validation.ok) throw new UsageError(`the link would be invalid:\n  ${validation.errors.join("\n  ")}`);
 
   const target = clientFor({ kubeconfig: flags.kubeconfig, context: flags.context }, "target");
+  const insecure = target.kubeConfig.getCurrentCluster()?.skipTLSVerify === true;
+  if (insecure && !flags.insecureSkipTlsVerify) {
+    throw new UsageError(
+      `context ${flags.context} skips TLS verification (insecure-skip-tls-verify): a link controller verifies its ` +
+        "target's certificate. Put the target's CA in your kubeconfig, or pass --insecure-skip-tls-verify to accept " +
+        "an unverified target explicitly (the link then sets spec.insecureSkipTLSVerify and reports it).",
+    );
+  }
+  if (insecure) link.spec = { ...(link.spec as Record<string, unknown>), insecureSkipTLSVerify: true };
   try {
     await target.serverVersion();
   } catch (err) {
@@ -130,7 +140,7 @@ async function runLink(flags: LinkFlags): Promise<void> {
     clusterName: flags.clusterName,
     server: flags.apiServerAddress ?? target.server,
     caPem: clusterCaPem(target),
-    insecureSkipTlsVerify: target.kubeConfig.getCurrentCluster()?.skipTLSVerify,
+    insecureSkipTlsVerify: insecure,
     token: issued.token,
   });
   const objects: KubeObject[] = [
@@ -180,6 +190,10 @@ export function registerLink(program: Command): void {
     .option("--source <name>", "name of the source cluster, as the target knows it", "source")
     .option("--token-ttl <duration>", "lifetime of the target token (TokenRequest)", "720h")
     .option("--create-access", "create the target-side ServiceAccount and ClusterRole (see `zonesync allow`)")
+    .option(
+      "--insecure-skip-tls-verify",
+      "accept a target context that skips TLS verification (the link then sets spec.insecureSkipTLSVerify)",
+    )
     .option("--namespaces <ns,...>", "only mirror Services of these target namespaces")
     .option("--create-namespaces", "create missing local namespaces for mirrors")
     .option("--stale-after <duration>", "mark mirrored endpoints not ready after the target is unreachable this long")

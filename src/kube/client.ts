@@ -1,3 +1,4 @@
+import type { RemoteCredentials } from "../api/remote-kubeconfig.ts";
 import { type HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
 import { fetch, type Dispatcher } from "undici";
 import {
@@ -121,6 +122,33 @@ export class KubeClient {
       kc.setCurrentContext(options.context);
     }
     return new KubeClient(kc, options.limits);
+  }
+
+  /** A client from credentials a policy has already checked (api/remote-kubeconfig.ts): inline data only. */
+  static fromCredentials(credentials: RemoteCredentials, limits?: Partial<KubeClientLimits>): KubeClient {
+    const kc = new KubeConfig();
+    const b64 = (pem: string | undefined) => (pem === undefined ? undefined : Buffer.from(pem).toString("base64"));
+    kc.loadFromOptions({
+      clusters: [
+        {
+          name: "target",
+          server: credentials.server,
+          caData: b64(credentials.caPem),
+          skipTLSVerify: credentials.insecureSkipTlsVerify,
+        },
+      ],
+      users: [
+        {
+          name: "target",
+          token: credentials.token,
+          certData: b64(credentials.clientCertPem),
+          keyData: b64(credentials.clientKeyPem),
+        },
+      ],
+      contexts: [{ name: "target", cluster: "target", user: "target" }],
+      currentContext: "target",
+    });
+    return new KubeClient(kc, limits);
   }
 
   static fromString(kubeconfigYaml: string, context?: string, limits?: Partial<KubeClientLimits>): KubeClient {

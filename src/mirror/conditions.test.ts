@@ -146,4 +146,10 @@ describe("linkConditions", () => {
         "raise spec.maxServices or narrow spec.selector",
     );
   });
+
+  it("warns on CredentialsValid while the link accepts an unverified target certificate", () => {
+    const c = linkConditions({ ...healthy, insecureSkipTLSVerify: true }).CredentialsValid;
+    expect(c).toMatchObject({ status: true, reason: "InsecureSkipTLSVerify" });
+    expect(c.message).toContain("NOT verified");
+  });
 });

@@ -10,6 +10,8 @@ export interface LinkState {
   credentialsProblem?: { reason: string; message: string };
   /** Watches on the target are active (the target's state is known). */
   connected: boolean;
+  /** The link accepts a kubeconfig that skips verifying the target's certificate (spec.insecureSkipTLSVerify). */
+  insecureSkipTLSVerify?: boolean;
   /** Every active watch is connected. */
   reachable: boolean;
   /** Why the target is not reachable: the active watches' last error, else the last failed connect. */
@@ -57,6 +59,15 @@ export function linkConditions(state: LinkState): Conditions {
 function credentialsValid(state: LinkState): Conditions["CredentialsValid"] {
   if (state.credentialsProblem) {
     return { status: false, reason: state.credentialsProblem.reason, message: state.credentialsProblem.message };
+  }
+  if (state.connected && state.insecureSkipTLSVerify) {
+    return {
+      status: true,
+      reason: "InsecureSkipTLSVerify",
+      message:
+        "the target cluster accepts the credentials, but its certificate is NOT verified (spec.insecureSkipTLSVerify): " +
+        "put its CA in the kubeconfig and unset it",
+    };
   }
   if (state.connected) return { status: true, reason: "Valid", message: "the target cluster accepts the credentials" };
   return { status: "Unknown", reason: "Connecting", message: "not connected to the target cluster yet" };

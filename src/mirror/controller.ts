@@ -91,10 +91,11 @@ const SYSTEM_NAMESPACES = new Set(["kube-system", "kube-public", "kube-node-leas
 
 /** Spec parts the target watches depend on, and those that only change what is written. */
 function targetSpecKey(link: ZoneSyncLink): string {
-  const { credentialsSecret, apiServerAddress, selector, namespaces, zoneSync } = link.spec;
+  const { credentialsSecret, apiServerAddress, insecureSkipTLSVerify, selector, namespaces, zoneSync } = link.spec;
   return canonicalJson({
     credentialsSecret,
     apiServerAddress,
+    insecureSkipTLSVerify,
     selector,
     namespaces,
     peer: zoneSync?.targetPeerService,
@@ -443,7 +444,11 @@ export class LinkController {
     const where = `${this.namespace}/${link.spec.credentialsSecret}`;
     let client: KubeClient;
     try {
-      client = clientFromSecret(secret, where, link.spec.apiServerAddress, this.options.targetLimits);
+      client = clientFromSecret(secret, where, {
+        apiServerAddress: link.spec.apiServerAddress,
+        allowInsecure: link.spec.insecureSkipTLSVerify,
+        limits: this.options.targetLimits,
+      });
     } catch (err) {
       this.setCredentialsProblem(targetErrorReason(err), describeTargetError(err));
       return;
@@ -829,6 +834,7 @@ export class LinkController {
       conditions: linkConditions({
         credentialsProblem: this.credentialsProblem,
         connected: target !== undefined,
+        insecureSkipTLSVerify: this.spec?.spec.insecureSkipTLSVerify,
         reachable: target?.healthy ?? false,
         targetError: target?.lastError ?? this.connectProblem,
         unreachableSince: this.reachability.unreachableSince,

@@ -23,7 +23,15 @@ function secret(config: unknown) {
 const kubeconfig = {
   apiVersion: "v1",
   kind: "Config",
-  clusters: [{ name: "east", cluster: { server: "https://10.0.0.1:6443", "insecure-skip-tls-verify": true } }],
+  clusters: [
+    {
+      name: "east",
+      cluster: {
+        server: "https://10.0.0.1:6443",
+        "certificate-authority-data": Buffer.from("-----BEGIN CERTIFICATE-----\n").toString("base64"),
+      },
+    },
+  ],
   users: [{ name: "u", user: { token: TOKEN } }],
   contexts: [{ name: "east", context: { cluster: "east", user: "u" } }],
   "current-context": "east",
@@ -36,9 +44,9 @@ describe("credentials from the Secret", () => {
 
   it("builds a client for the current context, with the link's server override", () => {
     expect(clientFromSecret(secret(kubeconfig), "zs/creds").server).toBe("https://10.0.0.1:6443");
-    expect(clientFromSecret(secret(kubeconfig), "zs/creds", "https://east.example:443").server).toBe(
-      "https://east.example:443",
-    );
+    expect(
+      clientFromSecret(secret(kubeconfig), "zs/creds", { apiServerAddress: "https://east.example:443" }).server,
+    ).toBe("https://east.example:443");
   });
 
   it("names what is wrong without quoting the content", () => {
@@ -62,6 +70,17 @@ describe("credentials from the Secret", () => {
       users: [{ name: "u", user: { exec: { command: "sh", apiVersion: "client.authentication.k8s.io/v1" } } }],
     };
     expect(() => clientFromSecret(secret(exec), "zs/creds")).toThrow(/exec plugin/);
+  });
+
+  it("accepts insecure-skip-tls-verify only when the link allows it", () => {
+    const insecure = {
+      ...kubeconfig,
+      clusters: [{ name: "east", cluster: { server: "https://10.0.0.1:6443", "insecure-skip-tls-verify": true } }],
+    };
+    expect(() => clientFromSecret(secret(insecure), "zs/creds")).toThrow(/spec.insecureSkipTLSVerify/);
+    expect(clientFromSecret(secret(insecure), "zs/creds", { allowInsecure: true }).server).toBe(
+      "https://10.0.0.1:6443",
+    );
   });
 
   it("classifies target errors", () => {

@@ -1,6 +1,6 @@
-import { KubeConfig } from "@kubernetes/client-node";
 import { z } from "zod";
 import { SECRET_KEY_KUBECONFIG } from "../api/names.ts";
+import { parseRemoteKubeconfig, RemoteKubeconfigError, type RemoteCredentials } from "../api/remote-kubeconfig.ts";
 import { KubeClient, type KubeClientLimits } from "../kube/client.ts";
 import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
 
@@ -41,27 +41,15 @@ export function compactSecret(raw: unknown): CredentialsSecret {
   return { metadata: parsed.data.metadata, kubeconfig: parsed.data.data?.[SECRET_KEY_KUBECONFIG] };
 }
 
-const KubeconfigShape = z.object({
-  clusters: z.array(z.object({ name: z.string(), server: z.string().min(1) })).min(1),
-  users: z.array(
-    z.object({
-      name: z.string(),
-      exec: z.unknown().optional(),
-      authProvider: z.unknown().optional(),
-    }),
-  ),
-});
-
 /**
- * A client for the target cluster from the Secret's kubeconfig (its current context), with the server replaced by
- * `apiServerAddress` when the link sets one. Exec plugins and auth providers are refused: a Secret must not be
- * able to make the controller run programs, and the pod has none of them anyway.
+ * A client for the target cluster from the Secret's kubeconfig (its current context), under the credentials policy
+ * (api/remote-kubeconfig.ts: inline data only, https only, no plugins, no files, no proxy, insecure only when the
+ * link allows it), with the server replaced by `apiServerAddress` when the link sets one.
  */
 export function clientFromSecret(
   secret: CredentialsSecret | undefined,
   where: string,
-  apiServerAddress?: string,
-  limits?: Partial<KubeClientLimits>,
+  options: { apiServerAddress?: string; allowInsecure?: boolean; limits?: Partial<KubeClientLimits> } = {},
 ): KubeClient {
   if (!secret) throw new CredentialsError("SecretMissing", `the credentials Secret ${where} does not exist`);
   if (!secret.kubeconfig) {
@@ -70,42 +58,17 @@ export function clientFromSecret(
       `the credentials Secret ${where} has no "${SECRET_KEY_KUBECONFIG}" key`,
     );
   }
-  const text = Buffer.from(secret.kubeconfig, "base64").toString("utf8");
-  const kc = new KubeConfig();
+  let credentials: RemoteCredentials;
   try {
-    kc.loadFromString(text);
-  } catch {
-    // The parser's message may quote the offending line, which can hold a token: say what, not the content.
-    throw new CredentialsError(
-      "InvalidKubeconfig",
-      `the "${SECRET_KEY_KUBECONFIG}" key of Secret ${where} is not a valid kubeconfig`,
-    );
-  }
-  const shape = KubeconfigShape.safeParse(kc);
-  if (!shape.success) {
-    throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where} has no cluster with a server`);
-  }
-  if (shape.data.users.some((u) => u.exec || u.authProvider)) {
-    throw new CredentialsError(
-      "InvalidKubeconfig",
-      `the kubeconfig in Secret ${where} uses an exec plugin or auth provider; use a token or client certificate`,
-    );
-  }
-  if (!kc.getCurrentCluster()) {
-    throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where} has no current context`);
-  }
-  if (apiServerAddress) {
-    const current = kc.getCurrentCluster()!;
-    const overridden = new KubeConfig();
-    overridden.loadFromOptions({
-      clusters: kc.clusters.map((c) => (c.name === current.name ? { ...c, server: apiServerAddress } : c)),
-      users: kc.users,
-      contexts: kc.contexts,
-      currentContext: kc.currentContext,
+    credentials = parseRemoteKubeconfig(Buffer.from(secret.kubeconfig, "base64").toString("utf8"), {
+      allowInsecure: options.allowInsecure,
+      serverOverride: options.apiServerAddress,
     });
-    return new KubeClient(overridden, limits);
+  } catch (err) {
+    const reason = err instanceof RemoteKubeconfigError ? err.message : "the kubeconfig cannot be read";
+    throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where}: ${reason}`, { cause: err });
   }
-  return new KubeClient(kc, limits);
+  return KubeClient.fromCredentials(credentials, options.limits);
 }
 
 export type TargetErrorKind = "credentials" | "unreachable" | "other";

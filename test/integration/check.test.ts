@@ -2,9 +2,13 @@
  * `zonesync check` against the shared real clusters: every failure path constructed for real (a deleted Secret, a
  * token without RBAC, an expired token, an orphan values entry, a chart and a standalone controller for one link, a
  * drifted Deployment, an unavailable controller, an expired Lease, orphaned, empty and stale mirrors, a bad NGINX
- * ConfigMap), and the checks across clusters. The passing side of each check, the CLI and `migrate` are in
+ * ConfigMap, a credentials Secret with an exec plugin), and the checks across clusters. The passing side of each check, the CLI and `migrate` are in
  * check-cli.test.ts (on a private cluster, where cluster-wide checks see nothing of other tests).
  */
+import { existsSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parse, stringify } from "yaml";
 import { ANNOTATION_WORKLOAD, ownedLabels } from "../../src/zonesync/objects.ts";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerName } from "../../src/api/names.ts";
@@ -88,6 +92,7 @@ describe("zonesync check on real clusters: failures", () => {
       invalid: `invalid-${sfx}`,
       dup: `dup-${sfx}`,
       ghost: `ghost-${sfx}`,
+      plugin: `plugin-${sfx}`,
     };
     const key = (link: string) => `${ns}/${link}`;
 
@@ -110,6 +115,13 @@ describe("zonesync check on real clusters: failures", () => {
       `creds-${names.expired}`,
       remoteKubeconfig({ clusterName: "east", server: eastAddress.server, caPem: eastAddress.caPem, token: expired }),
     );
+    // A Secret whose kubeconfig would run a program and read a file of whoever runs `zonesync check`.
+    const marker = join(mkdtempSync(join(tmpdir(), "zonesync-exec-")), "ran");
+    const hostile = parse(goodConfig) as { users: Array<{ user: Record<string, unknown> }> };
+    hostile.users[0]!.user = {
+      exec: { apiVersion: "client.authentication.k8s.io/v1", command: "/bin/sh", args: ["-c", `touch ${marker}`] },
+    };
+    await createSecret(hub, ns, `creds-${names.plugin}`, stringify(hostile));
     await createSecret(hub, ns, `creds-${names.gone}`, goodConfig);
     await hub.delete(Resources.secrets, ns, `creds-${names.gone}`);
     for (const link of [names.both, names.legacy, names.none, names.invalid, names.dup])
@@ -129,6 +141,7 @@ describe("zonesync check on real clusters: failures", () => {
     await createLink(hub, ns, names.legacy, spec(names.legacy), { standalone: true });
     await createLink(hub, ns, names.none, spec(names.none));
     await createLink(hub, ns, names.invalid, { ...spec(names.invalid), staleAfter: "1s" });
+    await createLink(hub, ns, names.plugin, spec(names.plugin));
     // What a link controller reports when local objects hold mirrors' names.
     await hub.patch(
       Resources.zoneSyncLinks,
@@ -239,6 +252,11 @@ describe("zonesync check on real clusters: failures", () => {
       message: `Secret ${ns}/creds-${names.gone} does not exist`,
       hint: expect.stringContaining("zonesync link --context"),
     });
+    expect(subject(secret, key(names.plugin))).toMatchObject({
+      result: "error",
+      message: expect.stringContaining("uses an exec plugin: refused"),
+    });
+    expect(existsSync(marker)).toBe(false);
     expect(subject(find(report, "credentials.dns"), key(names.gone))).toMatchObject({
       result: "skipped",
       message: "credentials.secret did not pass",

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { parse, stringify } from "yaml";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { applyAll } from "../../src/cli/common.ts";
@@ -538,6 +539,61 @@ async function mirroredCondition(link: { name: string; namespace: string }, reas
     `Mirrored with reason ${reason}`,
   );
 }
+
+describe("link controller: a credentials Secret is untrusted", () => {
+  it("refuses token files, plain http, proxies, exec plugins and unverified TLS with a clear condition, keeping the mirrors", async () => {
+    const ns = uniqueName("creds");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "web", token);
+    const doc = () =>
+      parse(eastKubeconfig) as {
+        clusters: Array<{ cluster: Record<string, unknown> }>;
+        users: Array<{ user: Record<string, unknown> }>;
+      };
+    const variants: Array<[string, (d: ReturnType<typeof doc>) => void, RegExp]> = [
+      [
+        "token file",
+        (d) => (d.users[0]!.user = { tokenFile: "/var/run/secrets/kubernetes.io/serviceaccount/token" }),
+        /token file/,
+      ],
+      ["plain http", (d) => (d.clusters[0]!.cluster.server = "http://127.0.0.1:8080"), /must be https/],
+      ["proxy", (d) => (d.clusters[0]!.cluster["proxy-url"] = "http://127.0.0.1:3128"), /proxy/],
+      [
+        "exec plugin",
+        (d) => (d.users[0]!.user = { exec: { command: "/bin/sh", apiVersion: "client.authentication.k8s.io/v1" } }),
+        /exec plugin/,
+      ],
+      ["unverified TLS", (d) => (d.clusters[0]!.cluster["insecure-skip-tls-verify"] = true), /insecureSkipTLSVerify/],
+    ];
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    await startController(link);
+    await eventually(async () => hub.getOptional(Resources.services, ns, "web-east"), 15_000, "web mirrored");
+    for (const [what, mutate, rule] of variants) {
+      const hostile = doc();
+      mutate(hostile);
+      await putSecret(hub, link.namespace, "creds", stringify(hostile));
+      const refused = await eventually(
+        async () => {
+          const c = condition(await getLink(link), "CredentialsValid");
+          return c?.status === "False" && rule.test(c.message) ? c : undefined;
+        },
+        10_000,
+        `CredentialsValid False for the ${what}`,
+      );
+      expect(refused.reason).toBe("InvalidKubeconfig");
+    }
+    // Refused credentials never cost the mirrors; good ones are used again at once.
+    expect(await hub.getOptional(Resources.services, ns, "web-east")).toBeDefined();
+    await putSecret(hub, link.namespace, "creds", eastKubeconfig);
+    await eventually(
+      async () => condition(await getLink(link), "CredentialsValid")?.status === "True",
+      10_000,
+      "CredentialsValid True again",
+    );
+  });
+});
 
 describe("link controller ownership: it touches only what it created", () => {
   /** A user's own Service in hub, named like a future mirror (`<svc>-east`). */

@@ -176,10 +176,15 @@ export const credentialChecks: CheckDefinition<ClusterContext>[] = [
         const tls = await ctx.once(`tls:${tlsIdentity(entry)}`, () =>
           tlsHandshake(address, entry, ctx.options.timeoutMs),
         );
-        const insecure = entry.insecureSkipTlsVerify ? " (NOT verified: insecure-skip-tls-verify)" : "";
-        return ok(
-          `${tls.protocol}, certificate ${tls.subject || "(no CN)"} by ${tls.issuer || "?"}, valid to ${tls.validTo}${insecure}`,
-        );
+        const described = `${tls.protocol}, certificate ${tls.subject || "(no CN)"} by ${tls.issuer || "?"}, valid to ${tls.validTo}`;
+        if (entry.insecureSkipTlsVerify) {
+          return fail(
+            `${described}: NOT verified (the link sets spec.insecureSkipTLSVerify)`,
+            `anyone between this cluster and the target can read and change what the link controller sees; put the target's CA in the kubeconfig and unset spec.insecureSkipTLSVerify: ${relinkCommand(ctx, link)}`,
+            "warning",
+          );
+        }
+        return ok(described);
       } catch (err) {
         return fail(
           `TLS handshake with ${address.host}:${address.port} failed: ${errorText(err)}`,
