@@ -127,10 +127,12 @@ function controllerFields(strict: boolean) {
 
 type Fields = ReturnType<typeof controllerFields>;
 
-function optionalShape(fields: Fields): { [K in keyof Fields]: z.ZodOptional<Fields[K]["schema"]> } {
+type Field = { schema: z.ZodType; description: string };
+
+function optionalShape<F extends Record<string, Field>>(fields: F): { [K in keyof F]: z.ZodOptional<F[K]["schema"]> } {
   return Object.fromEntries(
     Object.entries(fields).map(([key, f]) => [key, f.schema.optional().describe(f.description)]),
-  ) as { [K in keyof Fields]: z.ZodOptional<Fields[K]["schema"]> };
+  ) as { [K in keyof F]: z.ZodOptional<F[K]["schema"]> };
 }
 
 function defaultedShape(fields: Fields): { [K in keyof Fields]: z.ZodDefault<Fields[K]["schema"]> } {
@@ -142,9 +144,19 @@ function defaultedShape(fields: Fields): { [K in keyof Fields]: z.ZodDefault<Fie
   ) as { [K in keyof Fields]: z.ZodDefault<Fields[K]["schema"]> };
 }
 
-/** ZoneSyncLink spec.controller: optional overrides, no defaults, unknown keys stripped. */
+/**
+ * What a link may set of its controller: everything but the image. Whoever may create a ZoneSyncLink must not
+ * choose what runs with the link controllers' cluster-wide write permissions: the image comes from the chart's
+ * values only (image, controllerDefaults.image, a controllers entry written by GitOps).
+ */
+function linkControllerFields() {
+  const { image: _image, ...fields } = controllerFields(false);
+  return fields;
+}
+
+/** ZoneSyncLink spec.controller: optional overrides, no defaults, unknown keys (spec.controller.image too) pruned. */
 export const LinkControllerSchema = z
-  .object(optionalShape(controllerFields(false)))
+  .object(optionalShape(linkControllerFields()))
   .describe(
     "Settings of this link's controller Deployment. Unset fields take the chart's controllerDefaults; " +
       "the manager copies the fields set here into the chart's controllers entry for this link.",
@@ -158,8 +170,10 @@ export const ControllerDefaultsSchema = z
 /** The override fields of a chart values controllers entry: optional, unknown keys rejected. */
 export const controllerOverridesShape = () => optionalShape(controllerFields(true));
 
-/** The keys of the controller settings, in a fixed order (used by merging and by tests). */
-export const CONTROLLER_SETTING_KEYS = Object.keys(controllerFields(false)) as Array<keyof Fields>;
+/** The keys of the controller settings a link may set, in a fixed order (used by rendering entries). */
+export const LINK_CONTROLLER_SETTING_KEYS = Object.keys(linkControllerFields()) as Array<
+  Exclude<keyof Fields, "image">
+>;
 
 export type LinkController = z.infer<typeof LinkControllerSchema>;
 export type ControllerDefaults = z.output<typeof ControllerDefaultsSchema>;

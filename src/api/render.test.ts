@@ -40,6 +40,13 @@ describe("renderControllerEntries", () => {
     ]);
   });
 
+  it("never takes an image from a link: whoever may create a link must not choose what runs as its controller", () => {
+    const entries = renderControllerEntries([
+      link("east", { replicas: 2, image: { repository: "evil.example/miner", tag: "latest" } }),
+    ]);
+    expect(entries).toEqual([{ name: "east", credentialsSecret: "cluster-credentials-east", replicas: 2 }]);
+  });
+
   it("is deterministic whatever the input order, and does not alias the links", () => {
     const links: ZoneSyncLink[] = [link("b", { nodeSelector: { zone: "a" } }), link("a"), link("c")];
     const one = renderControllerEntries(links);

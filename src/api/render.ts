@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { CONTROLLER_SETTING_KEYS, type ControllerDefaults } from "./controller.ts";
+import { LINK_CONTROLLER_SETTING_KEYS, type ControllerDefaults } from "./controller.ts";
 import type { ZoneSyncLink } from "./link.ts";
 import { credentialsSecretName, DEFAULT_IMAGE_REPOSITORY } from "./names.ts";
 import type { ControllerEntry, ImageValues } from "./values.ts";
@@ -36,7 +36,7 @@ export function renderControllerEntries(links: readonly ZoneSyncLink[]): Control
     .map((link): ControllerEntry => {
       const entry: ControllerEntry = { name: link.metadata.name, credentialsSecret: link.spec.credentialsSecret };
       const controller = link.spec.controller ?? {};
-      for (const key of CONTROLLER_SETTING_KEYS) {
+      for (const key of LINK_CONTROLLER_SETTING_KEYS) {
         const value = controller[key];
         if (value !== undefined) Object.assign(entry, { [key]: structuredClone(value) });
       }
