@@ -248,6 +248,45 @@ describe("chart on Kubernetes 1.20", () => {
     expect(await mirrorsBinding()).toEqual([`zonesync-link-${a}`, `zonesync-link-${b}`]);
     expect(await client.getOptional(Resources.clusterRoles, undefined, `zonesync-link-${b}`)).toBeUndefined();
 
+    // Every identity's permissions, as `kubectl auth can-i --list` tells them, against a committed expectation: a
+    // widened Role fails here. Random names are replaced by placeholders.
+    const canI = async (serviceAccount: string, where: string): Promise<string> => {
+      const listed = await execa(env.kubectl, [
+        "auth",
+        "can-i",
+        "--list",
+        "--kubeconfig",
+        hub.kubeconfigPath,
+        "-n",
+        where,
+        `--as=system:serviceaccount:${namespace}:${serviceAccount}`,
+      ]);
+      const placeholders: Array<[string, string]> = [
+        [nginx, "<nginx-namespace>"],
+        [namespace, "<release-namespace>"],
+        [release, "<release>"],
+        [a, "<link-a>"],
+        [b, "<link-b>"],
+      ];
+      let text = listed.stdout;
+      for (const [value, placeholder] of placeholders) text = text.split(value).join(placeholder);
+      // One rule per line, columns single-spaced and lines sorted: the API server lists rules in no fixed order.
+      const [header, ...rules] = text.split("\n").map((line) => line.trim().split(/\s+/).join(" "));
+      return `${[header, ...rules.filter(Boolean).sort()].join("\n")}\n`;
+    };
+    const fixtures = join(repoRoot, "test", "fixtures", "rbac");
+    await expect(await canI(manager, namespace)).toMatchFileSnapshot(
+      join(fixtures, "manager-in-release-namespace.txt"),
+    );
+    await expect(await canI(manager, nginx)).toMatchFileSnapshot(join(fixtures, "manager-in-nginx-namespace.txt"));
+    await expect(await canI(manager, "default")).toMatchFileSnapshot(join(fixtures, "manager-elsewhere.txt"));
+    await expect(await canI(`zonesync-link-${a}`, namespace)).toMatchFileSnapshot(
+      join(fixtures, "link-controller-in-release-namespace.txt"),
+    );
+    await expect(await canI(`zonesync-link-${a}`, "default")).toMatchFileSnapshot(
+      join(fixtures, "link-controller-elsewhere.txt"),
+    );
+
     const remove = await upgrade([b]);
     expect(remove.exitCode, remove.stderr).toBe(0);
     expect(await client.getOptional(Resources.deployments, namespace, `zonesync-link-${a}`)).toBeUndefined();
