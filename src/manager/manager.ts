@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { WorkQueue, type QueueObserver } from "../queue/workqueue.ts";
 import type { ManagerMetrics } from "./metrics.ts";
 import { ReleaseReconciler, type ReleaseBackend, type ReleaseOutcome } from "./release.ts";
+import { credentialsSecretProblem, toSecretView, type SecretView } from "./credentials-gate.ts";
 import { computeManagerStatus, statusDiffers, type DeploymentView } from "./status.ts";
 
 export const RELEASE_KEY = "release";
@@ -49,6 +50,8 @@ export class Manager {
   private readonly options: ManagerOptions;
   private readonly links: Informer<LinkObject>;
   private readonly deployments: Informer<DeploymentView>;
+  /** The link-labelled Secrets of the namespace (metadata and type only): which credentials Secret may be granted. */
+  private readonly secrets: Informer<SecretView>;
   private readonly queue: WorkQueue;
   private readonly release: ReleaseReconciler;
   private readonly lastGood = new Map<string, ZoneSyncLink>();
@@ -78,6 +81,15 @@ export class Manager {
       logger,
       transform: stripManagedFields,
     });
+    this.secrets = new Informer<SecretView>({
+      client,
+      type: Resources.secrets,
+      namespace,
+      labelSelector: LABEL_LINK,
+      name: "credentials-secrets",
+      logger,
+      transform: toSecretView,
+    });
     this.queue = new WorkQueue({
       name: "manager",
       coalesceMs: options.coalesceMs ?? 1000,
@@ -104,14 +116,27 @@ export class Manager {
       if (link) this.queue.add(LINK_KEY_PREFIX + link);
     };
     this.deployments.addHandlers({ add: onDeployment, update: (_o, d) => onDeployment(d), delete: onDeployment });
+    const onSecret = (secret: SecretView) => {
+      this.queue.add(RELEASE_KEY);
+      const link = secret.metadata.labels?.[LABEL_LINK];
+      if (link) this.queue.add(LINK_KEY_PREFIX + link);
+    };
+    this.secrets.addHandlers({
+      add: onSecret,
+      update: (old, secret) => {
+        onSecret(old);
+        onSecret(secret);
+      },
+      delete: onSecret,
+    });
   }
 
   get synced(): boolean {
-    return this.links.hasSynced && this.deployments.hasSynced;
+    return this.links.hasSynced && this.deployments.hasSynced && this.secrets.hasSynced;
   }
 
   get healthy(): boolean {
-    return this.links.healthy && this.deployments.healthy;
+    return this.links.healthy && this.deployments.healthy && this.secrets.healthy;
   }
 
   /** The outcome of the last release reconcile (for health and tests). */
@@ -126,7 +151,8 @@ export class Manager {
   async start(): Promise<void> {
     this.links.start();
     this.deployments.start();
-    await Promise.all([this.links.waitForSync(), this.deployments.waitForSync()]);
+    this.secrets.start();
+    await Promise.all([this.links.waitForSync(), this.deployments.waitForSync(), this.secrets.waitForSync()]);
     this.queue.add(RELEASE_KEY);
     this.running = this.queue.run((key) => this.process(key), {
       workers: 2,
@@ -141,7 +167,7 @@ export class Manager {
 
   async stop(): Promise<void> {
     await this.queue.shutdown({ drain: false, timeoutMs: 10_000 });
-    await Promise.all([this.links.stop(), this.deployments.stop()]);
+    await Promise.all([this.links.stop(), this.deployments.stop(), this.secrets.stop()]);
     await this.running;
   }
 
@@ -161,21 +187,31 @@ export class Manager {
     for (const obj of this.links.list()) {
       const name = obj.metadata.name!;
       const parsed = parseLink(obj);
-      if (parsed.ok) {
-        this.lastGood.set(name, parsed.link);
-        this.reportedInvalid.delete(name);
-      } else {
-        const message = parsed.errors.join("; ");
-        if (this.reportedInvalid.get(name) !== message) {
-          this.reportedInvalid.set(name, message);
-          const kept = this.lastGood.has(name) ? "keeping its last valid spec" : "it gets no controller until fixed";
-          this.options.events.event(obj, "Warning", "InvalidSpec", `${message} (${kept})`);
-        }
-      }
+      if (parsed.ok) this.lastGood.set(name, parsed.link);
       const link = this.lastGood.get(name);
-      if (link && obj.metadata.labels?.[LABEL_CONTROLLER_MODE] !== "standalone") usable.push(link);
+      const standalone = obj.metadata.labels?.[LABEL_CONTROLLER_MODE] === "standalone";
+      // A link being deleted keeps a controller that was granted already: it must remove its mirrors.
+      const granted = obj.metadata.deletionTimestamp && this.release.deployedEntries?.some((e) => e.name === name);
+      const secretProblem = link && !standalone && !granted ? this.credentialsProblem(link) : undefined;
+      const problem = parsed.ok ? secretProblem : parsed.errors.join("; ");
+      if (problem === undefined) this.reportedInvalid.delete(name);
+      else if (this.reportedInvalid.get(name) !== problem) {
+        this.reportedInvalid.set(name, problem);
+        const kept =
+          !secretProblem && this.lastGood.has(name)
+            ? "keeping its last valid spec"
+            : "it gets no controller until fixed";
+        this.options.events.event(obj, "Warning", "InvalidSpec", `${problem} (${kept})`);
+      }
+      if (link && !standalone && !secretProblem) usable.push(link);
     }
     return usable;
+  }
+
+  private credentialsProblem(link: ZoneSyncLink): string | undefined {
+    const secretName = link.spec.credentialsSecret;
+    const secret = this.secrets.get(`${this.options.namespace}/${secretName}`);
+    return credentialsSecretProblem(link.metadata.name, secretName, secret);
   }
 
   private async reconcileRelease(): Promise<void> {
@@ -273,7 +309,11 @@ export class Manager {
       conditions: (obj.status?.conditions as Condition[] | undefined) ?? [],
       wantsStandalone,
       deployments: this.deployments.list().filter((d) => d.metadata.labels?.[LABEL_LINK] === name),
-      validationErrors: parsed.ok ? [] : parsed.errors,
+      validationErrors: parsed.ok
+        ? wantsStandalone
+          ? []
+          : [this.credentialsProblem(parsed.link)].filter((p): p is string => p !== undefined)
+        : parsed.errors,
       helmError: wantsStandalone ? undefined : this.helmError,
       valuesOutOfDate: !wantsStandalone && outcome?.action === "out-of-date" && !inDeployed,
       valuesHash: wantsStandalone ? undefined : outcome?.hash,

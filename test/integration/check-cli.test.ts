@@ -138,6 +138,7 @@ describe("zonesync check on a healthy setup", () => {
       "cluster-credentials-east",
       await issuedKubeconfig(east, cluster("east"), sa, "east", 30 * 24 * 3600),
       sa,
+      "east",
     );
     await createLink(
       solo,
@@ -367,7 +368,7 @@ describe("zonesync migrate", () => {
     const ns = await namespace(solo, "zs-migrate");
     const link = "mig";
     await installRelease(sharedEnv().helm4, env.clusters.solo!.kubeconfigPath, undefined, ns, {});
-    await createSecret(solo, ns, "cluster-credentials-mig", "apiVersion: v1\nkind: Config\n");
+    await createSecret(solo, ns, "cluster-credentials-mig", "apiVersion: v1\nkind: Config\n", undefined, link);
     await createLink(
       solo,
       ns,

@@ -98,12 +98,15 @@ export async function createSecret(
   name: string,
   kubeconfig: string,
   sa?: { namespace: string; name: string },
+  /** The link the Secret is for (its zonesync.io/link label): the manager grants only such a Secret. */
+  link?: string,
 ): Promise<void> {
   await client.create(Resources.secrets, {
     metadata: {
       name,
       namespace,
       annotations: sa ? { [ANNOTATION_TARGET_SERVICE_ACCOUNT]: `${sa.namespace}/${sa.name}` } : {},
+      labels: link ? { "zonesync.io/link": link } : {},
     },
     type: "zonesync.io/remote-kubeconfig",
     data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },

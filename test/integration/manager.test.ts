@@ -8,6 +8,7 @@ import { EventRecorder } from "../../src/kube/events.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
+import { credentialsSecret } from "../../src/link/credentials.ts";
 import { Manager } from "../../src/manager/manager.ts";
 import type { ReleaseBackend } from "../../src/manager/release.ts";
 import { bundledChartPath, bundledCrdPath } from "../../src/paths.ts";
@@ -98,6 +99,16 @@ function linkObject(
   };
 }
 
+/** The link with its credentials Secret as `zonesync link` writes it (typed, labelled for the link). */
+async function createLink(link: Link): Promise<void> {
+  const { name, namespace } = link.metadata;
+  await hub.create(
+    Resources.secrets,
+    credentialsSecret({ clusterName: name!, namespace: namespace!, kubeconfig: "apiVersion: v1\nkind: Config\n" }),
+  );
+  await hub.create(Resources.zoneSyncLinks, link);
+}
+
 async function releaseEntries(helm: Helm, namespace: string): Promise<Array<{ name: string; replicas?: number }>> {
   const values = await helm.getValues("zonesync", namespace);
   return (values.controllers as Array<{ name: string; replicas?: number }> | undefined) ?? [];
@@ -127,7 +138,7 @@ describe.each([
     await createNamespace(hub, namespace);
     const name = uniqueName("east");
     // replicas 0 for the controller: this test is about the manager, not the link controller process.
-    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0, logLevel: "debug" }));
+    await createLink(linkObject(namespace, name, { replicas: 0, logLevel: "debug" }));
     const { backend, helm } = await startManager(namespace, { helm: helmFor(helmBinary()) });
 
     const deployment = await eventually(
@@ -208,7 +219,7 @@ describe("the manager", () => {
     });
     const prefix = uniqueName("b");
     const names = Array.from({ length: 50 }, (_, i) => `${prefix}-${i}`);
-    await Promise.all(names.map((n) => hub.create(Resources.zoneSyncLinks, linkObject(namespace, n))));
+    await Promise.all(names.map((n) => createLink(linkObject(namespace, n))));
     await eventually(async () => (await releaseEntries(helm, namespace)).length === 50, 90_000, "50 entries");
     await eventually(
       async () =>
@@ -243,7 +254,7 @@ describe("the manager", () => {
     await createNamespace(hub, namespace);
     const chartLink = uniqueName("c");
     const standaloneLink = uniqueName("s");
-    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, chartLink, { replicas: 0 }));
+    await createLink(linkObject(namespace, chartLink, { replicas: 0 }));
     await hub.create(
       Resources.zoneSyncLinks,
       linkObject(namespace, standaloneLink, undefined, { "zonesync.io/controller-mode": "standalone" }),
@@ -266,7 +277,7 @@ describe("the manager", () => {
     const namespace = uniqueName("cond");
     await createNamespace(hub, namespace);
     const name = uniqueName("k");
-    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    await createLink(linkObject(namespace, name, { replicas: 0 }));
     await startManager(namespace);
     await eventually(async () => (await hub.get<Link>(Resources.zoneSyncLinks, namespace, name)).status?.mode, 60_000);
     // What a link controller writes: its three conditions, by merge patch of the status.
@@ -327,7 +338,7 @@ describe("the manager", () => {
     const namespace = uniqueName("inv");
     await createNamespace(hub, namespace);
     const name = uniqueName("v");
-    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    await createLink(linkObject(namespace, name, { replicas: 0 }));
     const { helm, backend } = await startManager(namespace);
     await eventually(async () => (await releaseEntries(helm, namespace)).length === 1, 60_000);
     // The CRD cannot express this rule (staleAfter below 5s); zod does.
@@ -353,6 +364,55 @@ describe("the manager", () => {
     );
     expect((await releaseEntries(helm, namespace))[0]?.replicas).toBe(0);
     expect(backend.upgrades).toBe(1);
+  });
+
+  it("grants a link's controller only a credentials Secret of the credentials type labelled for that link", async () => {
+    const namespace = uniqueName("grant");
+    await createNamespace(hub, namespace);
+    const [good, stolen, plain] = [uniqueName("g"), uniqueName("t"), uniqueName("p")];
+    await createLink(linkObject(namespace, good, { replicas: 0 }));
+    // One link names another link's credentials; one names an Opaque Secret labelled for it.
+    await hub.create(Resources.zoneSyncLinks, {
+      ...linkObject(namespace, stolen, { replicas: 0 }),
+      spec: { ...linkObject(namespace, stolen).spec, credentialsSecret: `cluster-credentials-${good}` },
+    });
+    await hub.create(Resources.secrets, {
+      metadata: { name: `cluster-credentials-${plain}`, namespace, labels: { "zonesync.io/link": plain } },
+      stringData: { kubeconfig: "x" },
+    });
+    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, plain, { replicas: 0 }));
+    const { helm } = await startManager(namespace);
+    await eventually(async () => (await releaseEntries(helm, namespace)).length === 1, 60_000, "one entry");
+    expect((await releaseEntries(helm, namespace)).map((e) => e.name)).toEqual([good]);
+    const readyOf = async (name: string) =>
+      eventually(
+        async () => {
+          const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
+          const ready = l.status?.conditions?.find((c) => c.type === "Ready");
+          return ready?.reason === "InvalidSpec" ? ready : undefined;
+        },
+        15_000,
+        `InvalidSpec on ${name}`,
+      );
+    expect((await readyOf(stolen)).message).toContain("is labelled for another link");
+    expect((await readyOf(plain)).message).toContain("has type Opaque");
+    // Fixed with a Secret of its own: granted.
+    await hub.create(
+      Resources.secrets,
+      credentialsSecret({ clusterName: stolen, namespace, kubeconfig: "apiVersion: v1\nkind: Config\n" }),
+    );
+    await hub.patch(Resources.zoneSyncLinks, namespace, stolen, {
+      spec: { credentialsSecret: `cluster-credentials-${stolen}` },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace)).length === 2,
+      60_000,
+      "the fixed link's entry",
+    );
+    const entries = await releaseEntries(helm, namespace);
+    expect(entries.find((e) => e.name === stolen)).toMatchObject({
+      credentialsSecret: `cluster-credentials-${stolen}`,
+    });
   });
 
   it("reports a failing Helm with an Event and a condition, retries, and loses nothing", async () => {
@@ -388,7 +448,7 @@ describe("the manager", () => {
     expect((await helm.status("zonesync", namespace)).status).toBe("pending-upgrade");
 
     const name = uniqueName("f");
-    await hub.create(Resources.zoneSyncLinks, linkObject(namespace, name, { replicas: 0 }));
+    await createLink(linkObject(namespace, name, { replicas: 0 }));
     const { backend } = await startManager(namespace, { helm });
     await eventually(
       async () => (await events(hub, namespace, "HelmUpgradeFailed")).length > 0,
