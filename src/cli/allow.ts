@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { targetAccessManifests } from "../link/access.ts";
 import { applyAll, clientFor, explainKubeError, toYaml } from "./common.ts";
+import { dnsLabelFlag } from "./flags.ts";
 
 interface AllowFlags {
   context?: string;
@@ -34,7 +35,8 @@ Examples:
 `,
     )
     .action(async (flags: AllowFlags) => {
-      const manifests = targetAccessManifests({ source: flags.source, namespace: flags.namespace });
+      const source = dnsLabelFlag("--source", flags.source);
+      const manifests = targetAccessManifests({ source, namespace: flags.namespace });
       if (!flags.apply) {
         process.stdout.write(toYaml(manifests));
         return;

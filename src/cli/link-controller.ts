@@ -4,6 +4,7 @@ import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
 import { clientFor } from "./common.ts";
+import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS } from "./flags.ts";
 
 interface Options {
   link: string;
@@ -51,7 +52,10 @@ Examples:
 }
 
 async function run(opts: Options): Promise<void> {
-  const logger = createLogger({ level: opts.logLevel, format: opts.logFormat, component: "link-controller" });
+  dnsLabelFlag("--link", opts.link);
+  const level = opts.logLevel === undefined ? undefined : choiceFlag("--log-level", opts.logLevel, LOG_LEVELS);
+  const format = opts.logFormat === undefined ? undefined : choiceFlag("--log-format", opts.logFormat, LOG_FORMATS);
+  const logger = createLogger({ level, format, component: "link-controller" });
   const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
   const controller = new LinkController({
     client,

@@ -1,14 +1,15 @@
 import type { Command } from "commander";
-import { parseLink, parseDuration, type LabelSelector } from "../api/link.ts";
+import { parseLink, type LabelSelector } from "../api/link.ts";
 import { DEFAULT_NAMESPACE, targetServiceAccountName, type ControllerMode } from "../api/names.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
 import { targetAccessManifests } from "../link/access.ts";
 import { clusterCaPem, credentialsSecret, remoteKubeconfig, requestToken } from "../link/credentials.ts";
-import { DEFAULT_EXPORT_SELECTOR, linkResource, parseSelectorFlag, parseServiceRef } from "../link/manifests.ts";
+import { DEFAULT_EXPORT_SELECTOR, linkResource, parseServiceRef } from "../link/manifests.ts";
 import { standaloneControllerManifests } from "../link/standalone.ts";
 import { applyAll, clientFor, explainKubeError, toYaml } from "./common.ts";
 import { UsageError } from "./errors.ts";
+import { dnsLabelFlag, durationFlag, labelsFlag, MAX_TOKEN_TTL_MS, portFlag } from "./flags.ts";
 
 interface LinkFlags {
   context: string;
@@ -50,10 +51,7 @@ function zoneSyncFlags(flags: LinkFlags) {
   if (!flags.zoneSyncTarget || !flags.zoneSyncLocal) {
     throw new UsageError("--zone-sync-target and --zone-sync-local go together");
   }
-  const port = flags.zoneSyncPort ? Number(flags.zoneSyncPort) : undefined;
-  if (port !== undefined && !(Number.isInteger(port) && port >= 1 && port <= 65535)) {
-    throw new UsageError(`--zone-sync-port: "${flags.zoneSyncPort}" is not a port (1-65535)`);
-  }
+  const port = flags.zoneSyncPort === undefined ? undefined : portFlag("--zone-sync-port", flags.zoneSyncPort);
   return {
     targetPeerService: parseServiceRef("--zone-sync-target", flags.zoneSyncTarget),
     localPeerService: parseServiceRef("--zone-sync-local", flags.zoneSyncLocal),
@@ -66,15 +64,14 @@ async function runLink(flags: LinkFlags): Promise<void> {
     throw new UsageError(`--mode must be chart or standalone (got "${flags.mode}")`);
   }
   if (flags.apply && !flags.toContext) throw new UsageError("--apply needs --to-context <source context>");
-  let selector: LabelSelector;
-  let ttlSeconds: number;
-  try {
-    selector = flags.selector ? parseSelectorFlag(flags.selector) : DEFAULT_EXPORT_SELECTOR;
-    ttlSeconds = Math.floor(parseDuration(flags.tokenTtl) / 1000);
-  } catch (err) {
-    throw new UsageError((err as Error).message, { cause: err });
-  }
-  if (ttlSeconds < 600) throw new UsageError("--token-ttl must be at least 10m (the TokenRequest minimum)");
+  dnsLabelFlag("--cluster-name", flags.clusterName);
+  dnsLabelFlag("--source", flags.source);
+  const selector: LabelSelector =
+    flags.selector === undefined ? DEFAULT_EXPORT_SELECTOR : { matchLabels: labelsFlag("--selector", flags.selector) };
+  // 10m is the TokenRequest minimum; a year the most a credentials Secret should live without a renewal.
+  const ttlSeconds = Math.floor(
+    durationFlag("--token-ttl", flags.tokenTtl, { minMs: 600_000, maxMs: MAX_TOKEN_TTL_MS }) / 1000,
+  );
   const mode = flags.mode as ControllerMode;
   const link = linkResource({
     clusterName: flags.clusterName,

@@ -8,7 +8,7 @@ import { Helm } from "../helm/helm.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { HealthServer } from "../kube/health.ts";
 import { LeaderElector } from "../kube/leader.ts";
-import { createLogger, type LogFormat } from "../log.ts";
+import { createLogger } from "../log.ts";
 import { HelmReleaseBackend } from "../manager/helm-backend.ts";
 import { Manager } from "../manager/manager.ts";
 import { managerMetrics } from "../manager/metrics.ts";
@@ -20,6 +20,7 @@ import { isProbeCheck } from "../check/probe.ts";
 import { runChecks } from "../check/run.ts";
 import { clientFor } from "./common.ts";
 import { UsageError } from "./errors.ts";
+import { choiceFlag, durationFlag, LOG_FORMATS, LOG_LEVELS } from "./flags.ts";
 
 interface ManagerFlags {
   namespace: string;
@@ -69,7 +70,10 @@ async function runManager(flags: ManagerFlags): Promise<void> {
   } catch (err) {
     throw new UsageError((err as Error).message, { cause: err });
   }
-  const logger = createLogger({ level: flags.logLevel, format: flags.logFormat as LogFormat, component: "manager" });
+  const level = choiceFlag("--log-level", flags.logLevel, LOG_LEVELS);
+  const format = choiceFlag("--log-format", flags.logFormat, LOG_FORMATS);
+  durationFlag("--helm-timeout", flags.helmTimeout, { minMs: 1000 });
+  const logger = createLogger({ level, format, component: "manager" });
   const client = clientFor(flags, "cluster");
   const baseValues = readBaseValues(flags.baseValues);
   const registry = new Registry();

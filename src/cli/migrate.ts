@@ -4,6 +4,7 @@ import { DEFAULT_NAMESPACE, DEFAULT_RELEASE } from "../api/names.ts";
 import type { ControllerEntry } from "../api/values.ts";
 import { collect } from "./common.ts";
 import { UsageError } from "./errors.ts";
+import { dnsLabelFlag } from "./flags.ts";
 
 interface MigrateFlags {
   link: string[];
@@ -51,7 +52,8 @@ Examples:
       const links = flags.link
         .flatMap((l) => l.split(","))
         .map((l) => l.trim())
-        .filter(Boolean);
+        .filter(Boolean)
+        .map((l) => dnsLabelFlag("--link", l));
       if (flags.all && links.length) throw new UsageError("pass either --link or --all, not both");
       if (!flags.all && links.length === 0)
         throw new UsageError("name the link to migrate (--link <name>) or pass --all");

@@ -11,6 +11,7 @@ import {
 import type { KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
 import { clientFor, explainKubeError, toYaml } from "./common.ts";
+import { dnsLabelFlag } from "./flags.ts";
 
 interface UnlinkFlags {
   clusterName: string;
@@ -60,7 +61,7 @@ Examples:
 `,
     )
     .action(async (flags: UnlinkFlags) => {
-      const link = flags.clusterName;
+      const link = dnsLabelFlag("--cluster-name", flags.clusterName);
       let objects: KubeObject[] = flags.onlyController
         ? standaloneRefs(link, flags.namespace)
         : [

@@ -56,21 +56,6 @@ export function linkResource(options: LinkOptions): KubeObject {
   };
 }
 
-/** Parses `k=v,k2=v2` into a matchLabels selector. */
-export function parseSelectorFlag(text: string): LabelSelector {
-  const matchLabels: Record<string, string> = {};
-  for (const part of text
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean)) {
-    const eq = part.indexOf("=");
-    if (eq <= 0) throw new Error(`--selector: "${part}" is not key=value`);
-    matchLabels[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
-  }
-  if (Object.keys(matchLabels).length === 0) throw new Error("--selector: no key=value pairs given");
-  return { matchLabels };
-}
-
 /** Parses `namespace/name`. */
 export function parseServiceRef(flag: string, text: string): { namespace: string; name: string } {
   const [namespace, name, extra] = text.split("/");

@@ -167,6 +167,38 @@ describe("zonesync link", () => {
   });
 });
 
+describe("command-line values", () => {
+  it("every bad value exits 2 naming the flag, before anything reaches a cluster", async () => {
+    const link = ["link", "--context", "east", "--cluster-name", "east"];
+    const cases: Array<[string[], RegExp]> = [
+      [["allow", "--source", "Bad_Name"], /--source: "Bad_Name" is not a valid name/],
+      [[...link, "--source", "a,b"], /--source: "a,b" is not a valid name/],
+      [
+        ["link", "--context", "east", "--cluster-name", "east,zonesync.io/link"],
+        /--cluster-name: .* is not a valid name/,
+      ],
+      [[...link, "--selector", ""], /--selector: "" is not key=value/],
+      [
+        [...link, "--zone-sync-target", "a/b", "--zone-sync-local", "c/d", "--zone-sync-port", "1e3"],
+        /--zone-sync-port: "1e3" is not a port/,
+      ],
+      [[...link, "--token-ttl", "100000h"], /--token-ttl: "100000h" is above the maximum of 8760h/],
+      [["manager", "--log-level", "verbose"], /--log-level: "verbose" is not one of error, warn, info, debug/],
+      [["manager", "--log-format", "yaml"], /--log-format: "yaml" is not one of json, text/],
+      [["manager", "--helm-timeout", "abc"], /--helm-timeout: invalid duration "abc"/],
+      [["link-controller", "--link", "east", "--log-level", "loud"], /--log-level: "loud" is not one of/],
+      [["link-controller", "--link", "East!"], /--link: "East!" is not a valid name/],
+      [["migrate", "--link", "a b"], /--link: "a b" is not a valid name/],
+      [["unlink", "--cluster-name", "x/y"], /--cluster-name: "x\/y" is not a valid name/],
+    ];
+    for (const [args, message] of cases) {
+      const result = await zonesync(args);
+      expect(result.exitCode, args.join(" ")).toBe(2);
+      expect(result.stderr, args.join(" ")).toMatch(message);
+    }
+  });
+});
+
 describe("zonesync allow", () => {
   it("prints exactly the read access a link controller needs, and applies it", async () => {
     const printed = await zonesync(["allow", "--source", "hub"]);

@@ -1,0 +1,75 @@
+import { parseDuration } from "../api/duration.ts";
+import { DNS1123_LABEL, LABEL_VALUE, QUALIFIED_NAME } from "../api/kube-schemas.ts";
+import { UsageError } from "./errors.ts";
+
+/**
+ * Checks of command-line values: each returns the parsed value or throws a UsageError (exit 2) naming the flag and
+ * what it accepts. Values that end up in object names, label selectors or durations go through here, never
+ * straight into a request.
+ */
+
+export const LOG_LEVELS = ["error", "warn", "info", "debug"] as const;
+export const LOG_FORMATS = ["json", "text"] as const;
+
+/** The longest lifetime of a target token `zonesync link` asks for. */
+export const MAX_TOKEN_TTL_MS = 365 * 24 * 3600 * 1000;
+
+export function choiceFlag<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${flag}: "${value}" is not one of ${allowed.join(", ")}`);
+  }
+  return value as T;
+}
+
+/** A Kubernetes object name that is a DNS-1123 label (link, cluster and source names). */
+export function dnsLabelFlag(flag: string, value: string): string {
+  if (value.length > 63 || !DNS1123_LABEL.test(value)) {
+    throw new UsageError(
+      `${flag}: "${value}" is not a valid name (lowercase letters, digits and "-", starting and ending with a letter or digit, at most 63)`,
+    );
+  }
+  return value;
+}
+
+/** A TCP port, written in decimal digits (not "1e3", not "0x50"). */
+export function portFlag(flag: string, value: string): number {
+  const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;
+  if (!(port >= 1 && port <= 65535)) throw new UsageError(`${flag}: "${value}" is not a port (1-65535)`);
+  return port;
+}
+
+/** A duration such as 90s, 5m or 720h, within bounds; returns milliseconds. */
+export function durationFlag(flag: string, value: string, bounds: { minMs?: number; maxMs?: number } = {}): number {
+  let ms: number;
+  try {
+    ms = parseDuration(value);
+  } catch (err) {
+    throw new UsageError(`${flag}: ${(err as Error).message}`, { cause: err });
+  }
+  if (bounds.minMs !== undefined && ms < bounds.minMs) {
+    throw new UsageError(`${flag}: "${value}" is below the minimum of ${bounds.minMs / 1000}s`);
+  }
+  if (bounds.maxMs !== undefined && ms > bounds.maxMs) {
+    throw new UsageError(`${flag}: "${value}" is above the maximum of ${bounds.maxMs / 3_600_000}h`);
+  }
+  return ms;
+}
+
+/** `key=value,...` with valid label keys and values, at least one pair. */
+export function labelsFlag(flag: string, value: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const part of value.split(",").map((p) => p.trim())) {
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new UsageError(`${flag}: "${part}" is not key=value`);
+    const key = part.slice(0, eq).trim();
+    const label = part.slice(eq + 1).trim();
+    if (!QUALIFIED_NAME.test(key) || (key.split("/").pop() ?? "").length > 63) {
+      throw new UsageError(`${flag}: "${key}" is not a valid label key`);
+    }
+    if (label.length > 63 || !LABEL_VALUE.test(label)) {
+      throw new UsageError(`${flag}: "${label}" is not a valid label value`);
+    }
+    labels[key] = label;
+  }
+  return labels;
+}
