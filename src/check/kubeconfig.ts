@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, isAbsolute, join } from "node:path";
 import { parse } from "yaml";
+import type { RemoteCredentials } from "../api/remote-kubeconfig.ts";
 
 /**
  * A small kubeconfig reader for the checks: what the credentials checks need to look at (server, CA, token,
@@ -9,15 +10,9 @@ import { parse } from "yaml";
  * alone takes 0.5–1.2 s on this machine, more than the probe's whole budget).
  */
 
-export interface KubeconfigEntry {
-  context: string;
-  server: string;
-  caPem?: string;
-  insecureSkipTlsVerify: boolean;
-  token?: string;
-  clientCertPem?: string;
-  clientKeyPem?: string;
-  /** exec or auth-provider credentials: only client-node can run those. */
+/** A context's connection: what a credentials Secret may hold (RemoteCredentials), plus what only the operator's own kubeconfig may. */
+export interface KubeconfigEntry extends RemoteCredentials {
+  /** exec or auth-provider credentials: only client-node can run those (never for a Secret's kubeconfig). */
   usesPlugin: boolean;
   namespace?: string;
 }

@@ -38,8 +38,9 @@ interface TokenRequest {
 }
 
 /**
- * What the kubelet asks for: a pod-bound token of 3607 s, which an API server with
- * --service-account-extend-token-expiration (the default) extends to a year, as it does for real pods.
+ * What the kubelet asks for: a pod-bound token of 3607 s (an API server with the default
+ * --service-account-extend-token-expiration may extend it). Test runs end well within the hour; a pod of a longer
+ * `npm start` session whose token expires is refused and shows it in its logs (the simulator does not rotate it).
  */
 const POD_TOKEN_SECONDS = 3607;
 
