@@ -40,6 +40,10 @@ export const ANNOTATION_STALE = "zonesync.io/stale";
 export const FINALIZER_MIRRORS = "zonesync.io/mirrors";
 export const SECRET_TYPE_REMOTE_KUBECONFIG = "zonesync.io/remote-kubeconfig";
 export const SECRET_KEY_KUBECONFIG = "kubeconfig";
+/** `zonesync link` notes the target ServiceAccount the token is of (`namespace/name`): what renews it. */
+export const ANNOTATION_TARGET_SERVICE_ACCOUNT = "zonesync.io/target-service-account";
+/** When the token expires (RFC 3339), for `check` and people. */
+export const ANNOTATION_TOKEN_EXPIRES = "zonesync.io/token-expires-at";
 
 export type ControllerMode = "chart" | "standalone";
 

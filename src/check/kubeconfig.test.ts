@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { stringify } from "yaml";
-import { jwtExpiry, normalizeServer, parseKubeconfig } from "./kubeconfig.ts";
+import { jwtExpiry } from "../api/jwt.ts";
+import { normalizeServer, parseKubeconfig } from "./kubeconfig.ts";
 
 const jwt = (claims: object) => `e30.${Buffer.from(JSON.stringify(claims)).toString("base64url")}.c2ln`;
 

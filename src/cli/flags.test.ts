@@ -1,6 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { UsageError } from "./errors.ts";
-import { choiceFlag, dnsLabelFlag, durationFlag, labelsFlag, LOG_LEVELS, MAX_TOKEN_TTL_MS, portFlag } from "./flags.ts";
+import {
+  choiceFlag,
+  dnsLabelFlag,
+  durationFlag,
+  labelsFlag,
+  LOG_LEVELS,
+  MAX_TOKEN_TTL_MS,
+  percentFlag,
+  portFlag,
+} from "./flags.ts";
 
 function usage(fn: () => unknown): string {
   try {
@@ -54,5 +63,12 @@ describe("command-line values", () => {
     expect(usage(() => labelsFlag("--selector", "Bad Key=x"))).toMatch(/not a valid label key/);
     expect(usage(() => labelsFlag("--selector", "tier=a b"))).toMatch(/not a valid label value/);
     expect(usage(() => labelsFlag("--selector", "tier=x,!y"))).toMatch(/"!y" is not key=value/);
+  });
+
+  it("percentages: 1% to 99%", () => {
+    expect(percentFlag("--renew-after", "80%")).toBe(0.8);
+    for (const bad of ["0%", "100%", "80", "0.8", "x%"]) {
+      expect(usage(() => percentFlag("--renew-after", bad))).toMatch(/not a percentage from 1% to 99%/);
+    }
   });
 });

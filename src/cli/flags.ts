@@ -73,3 +73,11 @@ export function labelsFlag(flag: string, value: string): Record<string, string> 
   }
   return labels;
 }
+
+/** A percentage "1%" to "99%", as a fraction. */
+export function percentFlag(flag: string, value: string): number {
+  const match = /^([0-9]{1,2})%$/.exec(value);
+  const percent = match ? Number(match[1]) : NaN;
+  if (!(percent >= 1 && percent <= 99)) throw new UsageError(`${flag}: "${value}" is not a percentage from 1% to 99%`);
+  return percent / 100;
+}

@@ -4,7 +4,7 @@ import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
 import { clientFor } from "./common.ts";
-import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS } from "./flags.ts";
+import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, percentFlag } from "./flags.ts";
 
 interface Options {
   link: string;
@@ -13,6 +13,7 @@ interface Options {
   context?: string;
   logLevel?: string;
   logFormat?: LogFormat;
+  renewAfter: string;
   workers?: number;
 }
 
@@ -37,6 +38,7 @@ export function registerLinkController(program: Command): void {
     .option("--workers <n>", "concurrent reconciles (default 16)", (v) => parseWorkers(v))
     .option("--log-level <level>", "error, warn, info or debug (default $ZONESYNC_LOG_LEVEL or info)")
     .option("--log-format <format>", "json or text (default: json unless stderr is a terminal)")
+    .option("--renew-after <percent>", "renew the target token once this share of its lifetime has passed", "80%")
     .addHelpText(
       "after",
       `
@@ -53,11 +55,13 @@ Examples:
 
 async function run(opts: Options): Promise<void> {
   dnsLabelFlag("--link", opts.link);
+  const renewAfter = percentFlag("--renew-after", opts.renewAfter);
   const level = opts.logLevel === undefined ? undefined : choiceFlag("--log-level", opts.logLevel, LOG_LEVELS);
   const format = opts.logFormat === undefined ? undefined : choiceFlag("--log-format", opts.logFormat, LOG_FORMATS);
   const logger = createLogger({ level, format, component: "link-controller" });
   const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
   const controller = new LinkController({
+    renewAfter,
     client,
     link: opts.link,
     namespace: opts.namespace,

@@ -5,7 +5,7 @@ export const LABEL_SOURCE_CLUSTER = "zonesync.io/source-cluster";
 
 /**
  * Exactly what a link controller does on its target cluster: it reads exported Services and their EndpointSlices.
- * Nothing else (no Secrets, no Pods, no writes). `check` verifies these same verbs with SelfSubjectAccessReviews.
+ * Nothing else (no Secrets, no Pods, no writes) beyond requesting a new token for its own ServiceAccount. `check` verifies these same verbs with SelfSubjectAccessReviews.
  */
 export const TARGET_ACCESS_RULES = [
   { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
@@ -19,7 +19,10 @@ export interface AccessOptions {
   namespace?: string;
 }
 
-/** The target-side Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding for one source cluster. */
+/**
+ * The target-side Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding for one source cluster, and the Role
+ * that lets it renew its own token.
+ */
 export function targetAccessManifests(options: AccessOptions): KubeObject[] {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const name = targetServiceAccountName(options.source);
@@ -46,6 +49,20 @@ export function targetAccessManifests(options: AccessOptions): KubeObject[] {
       kind: "ClusterRoleBinding",
       metadata: { name, labels },
       roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      subjects: [{ kind: "ServiceAccount", name, namespace }],
+    },
+    // The link controller renews its own token before it expires: a TokenRequest for this ServiceAccount only.
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "Role",
+      metadata: { name, namespace, labels },
+      rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [name], verbs: ["create"] }],
+    },
+    {
+      apiVersion: "rbac.authorization.k8s.io/v1",
+      kind: "RoleBinding",
+      metadata: { name, namespace, labels },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
   ];

@@ -3,6 +3,8 @@ import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
 import {
+  ANNOTATION_TARGET_SERVICE_ACCOUNT,
+  ANNOTATION_TOKEN_EXPIRES,
   credentialsSecretName,
   LABEL_LINK,
   LABEL_MANAGED_BY,
@@ -10,9 +12,6 @@ import {
   SECRET_KEY_KUBECONFIG,
   SECRET_TYPE_REMOTE_KUBECONFIG,
 } from "../api/names.ts";
-
-export const ANNOTATION_TOKEN_EXPIRES = "zonesync.io/token-expires-at";
-export const ANNOTATION_TARGET_SERVICE_ACCOUNT = "zonesync.io/target-service-account";
 
 export interface IssuedToken {
   token: string;

@@ -50,7 +50,12 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
       kind: "Role",
       metadata: meta(),
       rules: [
-        { apiGroups: [""], resources: ["secrets"], resourceNames: [secret], verbs: ["get", "list", "watch"] },
+        {
+          apiGroups: [""],
+          resources: ["secrets"],
+          resourceNames: [secret],
+          verbs: ["get", "list", "watch", "update", "patch"],
+        },
         {
           apiGroups: [GROUP],
           resources: [LINK_PLURAL],

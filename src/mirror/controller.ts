@@ -7,8 +7,15 @@ import {
   selectorIsEmpty,
   type ZoneSyncLink,
 } from "../api/link.ts";
-import { leaseName } from "../api/names.ts";
-import type { KubeClient, KubeClientLimits, KubeObject } from "../kube/client.ts";
+import {
+  ANNOTATION_TARGET_SERVICE_ACCOUNT,
+  ANNOTATION_TOKEN_EXPIRES,
+  leaseName,
+  SECRET_KEY_KUBECONFIG,
+} from "../api/names.ts";
+import type { RemoteCredentials } from "../api/remote-kubeconfig.ts";
+import { KubeClient, type KubeClientLimits, type KubeObject } from "../kube/client.ts";
+import { requestToken } from "../link/credentials.ts";
 import { describeError, errorKind, isNotFound } from "../kube/errors.ts";
 import { EventRecorder } from "../kube/events.ts";
 import type { CheckResult } from "../kube/health.ts";
@@ -21,8 +28,8 @@ import { linkConditions } from "./conditions.ts";
 import { TargetConnector } from "./connector.ts";
 import { CredentialsWatch } from "./credentials-watch.ts";
 import {
-  clientFromSecret,
   classifyTargetError,
+  credentialsFromSecret,
   describeTargetError,
   targetErrorReason,
   type CredentialsSecret,
@@ -35,6 +42,7 @@ import { fieldManager } from "./naming.ts";
 import { OutcomeBook } from "./outcomes.ts";
 import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import { Reachability } from "./reachability.ts";
+import { DEFAULT_RENEW_AFTER, renewalDue, tokenLifetime, withToken, type TokenLifetime } from "./renewal.ts";
 import { MirrorRejectedError, Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
@@ -63,6 +71,8 @@ export interface LinkControllerOptions {
   resyncIntervalMs?: number;
   /** Bounds on what the target's API server may send (default DEFAULT_LIMITS: 64 MiB body, 4 MiB watch event). */
   targetLimits?: Partial<KubeClientLimits>;
+  /** Renew the target token once this fraction of its lifetime has passed (default 0.8). */
+  renewAfter?: number;
 }
 
 /**
@@ -74,6 +84,8 @@ const CONTROL = {
   reachability: "control:reachability",
   /** Enqueue every key: the periodic full resync. */
   resync: "control:resync",
+  /** Renew the target token when it is due (see renewal.ts). */
+  renew: "control:renew-credentials",
   /** Mark the mirrors written by an earlier run not ready in place (stale, and the target's state is unknown). */
   markStale: "control:mark-stale",
   /** Recompute the status and conditions (coalesced: at most once per STATUS_DELAY_MS). */
@@ -81,6 +93,8 @@ const CONTROL = {
 } as const;
 const CONTROL_KEYS = new Set<string>(Object.values(CONTROL));
 const STATUS_DELAY_MS = 200;
+/** A renewal further away than this is looked at again then (timers cannot wait longer than ~24.8 days). */
+const MAX_RENEW_WAIT_MS = 24 * 3600 * 1000;
 /**
  * How often a mirror blocked by a foreign object of its name, or peers waiting for their local peer Service, are
  * retried (neither is watched: they resume by themselves once the object is gone, or there).
@@ -145,6 +159,9 @@ export class LinkController {
   private ctxKey = "";
   private invalidSpec: string[] | undefined;
   private credentialsProblem: { reason: string; message: string } | undefined;
+  /** The target token last connected with, its lifetime and ServiceAccount: what renewal needs. */
+  private token: { kubeconfig: string; lifetime: TokenLifetime; serviceAccount?: string } | undefined;
+  private renewalProblem: string | undefined;
   private connectProblem: unknown;
   private leading = false;
   private deleting = false;
@@ -442,17 +459,18 @@ export class LinkController {
     if (!link || this.stopped) return;
     const rotation = this.credentials.hasReported;
     const where = `${this.namespace}/${link.spec.credentialsSecret}`;
-    let client: KubeClient;
+    let credentials: RemoteCredentials;
     try {
-      client = clientFromSecret(secret, where, {
+      credentials = credentialsFromSecret(secret, where, {
         apiServerAddress: link.spec.apiServerAddress,
         allowInsecure: link.spec.insecureSkipTLSVerify,
-        limits: this.options.targetLimits,
       });
     } catch (err) {
       this.setCredentialsProblem(targetErrorReason(err), describeTargetError(err));
       return;
     }
+    const client = KubeClient.fromCredentials(credentials, this.options.targetLimits);
+    this.trackToken(secret, credentials);
     if (rotation)
       this.logger.info("credentials changed; connecting with the new ones before dropping the old", { secret: where });
     const selector = selectorIsEmpty(link.spec.selector) ? undefined : labelSelectorToString(link.spec.selector);
@@ -463,6 +481,78 @@ export class LinkController {
       namespaces: link.spec.namespaces,
       peers: link.spec.zoneSync?.targetPeerService,
     });
+  }
+
+  /** Notes the token's lifetime (metric) and schedules its renewal. */
+  private trackToken(secret: CredentialsSecret | undefined, credentials: RemoteCredentials): void {
+    const lifetime = tokenLifetime(credentials.token);
+    this.token =
+      lifetime && secret?.kubeconfig
+        ? {
+            kubeconfig: Buffer.from(secret.kubeconfig, "base64").toString("utf8"),
+            lifetime,
+            serviceAccount: secret.targetServiceAccount,
+          }
+        : undefined;
+    if (!lifetime) {
+      this.metrics.credentialsExpiry.reset();
+      return;
+    }
+    this.metrics.credentialsExpiry.set(lifetime.expiresAt / 1000);
+    this.scheduleRenewal();
+  }
+
+  private scheduleRenewal(): void {
+    const token = this.token;
+    if (!token) return;
+    const due = renewalDue(token.lifetime, this.options.renewAfter ?? DEFAULT_RENEW_AFTER);
+    this.queue.addAfter(CONTROL.renew, Math.min(MAX_RENEW_WAIT_MS, Math.max(0, due - Date.now())));
+  }
+
+  /**
+   * Renews the target token when it is due: a TokenRequest for the same ServiceAccount and lifetime on the target,
+   * with the connection in use, written into the link's own credentials Secret. The Secret watch then connects with
+   * it, and drops the old connection only once the new token lists (as for any rotation).
+   */
+  private async renewCredentials(): Promise<void> {
+    const token = this.token;
+    const target = this.connector.active;
+    const link = this.spec;
+    if (!token || !target || !link || !this.leading) return;
+    const due = renewalDue(token.lifetime, this.options.renewAfter ?? DEFAULT_RENEW_AFTER);
+    if (Date.now() < due) return this.scheduleRenewal();
+    if (!token.serviceAccount) {
+      const problem = `the credentials Secret does not name the target ServiceAccount (${ANNOTATION_TARGET_SERVICE_ACCOUNT}): the token cannot be renewed and expires at ${new Date(token.lifetime.expiresAt).toISOString()}`;
+      if (this.renewalProblem !== problem) this.event("Warning", "CredentialsNotRenewable", problem);
+      this.renewalProblem = problem;
+      return;
+    }
+    const [namespace, name] = token.serviceAccount.split("/") as [string, string];
+    const ttlSeconds = Math.round((token.lifetime.expiresAt - token.lifetime.issuedAt) / 1000);
+    try {
+      const issued = await requestToken(target.client, namespace, name, ttlSeconds);
+      const kubeconfig = withToken(token.kubeconfig, issued.token);
+      await this.client.patch(Resources.secrets, this.namespace, link.spec.credentialsSecret, {
+        metadata: { annotations: { [ANNOTATION_TOKEN_EXPIRES]: issued.expiresAt } },
+        data: { [SECRET_KEY_KUBECONFIG]: Buffer.from(kubeconfig).toString("base64") },
+      });
+      this.renewalProblem = undefined;
+      this.logger.info("renewed the target token", {
+        serviceAccount: token.serviceAccount,
+        expiresAt: issued.expiresAt,
+      });
+      this.event(
+        "Normal",
+        "CredentialsRenewed",
+        `requested a new token for ${token.serviceAccount} on the target (valid until ${issued.expiresAt}); switching to it once it lists`,
+      );
+    } catch (err) {
+      const problem = `renewing the target token of ${token.serviceAccount} failed: ${describeTargetError(err)}; retrying with backoff, it expires at ${new Date(token.lifetime.expiresAt).toISOString()}`;
+      this.metrics.errors.inc({ kind: "renewal" });
+      if (this.renewalProblem !== problem) this.event("Warning", "CredentialsRenewalFailed", problem);
+      this.renewalProblem = problem;
+      throw new Error(problem, { cause: err });
+    }
   }
 
   private setCredentialsProblem(reason: string, message: string): void {
@@ -525,6 +615,7 @@ export class LinkController {
     void this.ensureFinalizer();
     this.queue.add(CONTROL.reachability);
     if (this.reachability.stale && !this.connector.active) this.queue.add(CONTROL.markStale);
+    this.scheduleRenewal();
     this.enqueueAll();
   }
 
@@ -623,6 +714,7 @@ export class LinkController {
     if (key === CONTROL.resync) this.enqueueAll();
     else if (key === CONTROL.reachability) this.checkReachability();
     else if (key === CONTROL.markStale) await this.markLocalStale();
+    else if (key === CONTROL.renew) await this.renewCredentials();
     else this.syncStatus();
   }
 

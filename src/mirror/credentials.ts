@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { SECRET_KEY_KUBECONFIG } from "../api/names.ts";
+import { ANNOTATION_TARGET_SERVICE_ACCOUNT, SECRET_KEY_KUBECONFIG } from "../api/names.ts";
 import { parseRemoteKubeconfig, RemoteKubeconfigError, type RemoteCredentials } from "../api/remote-kubeconfig.ts";
 import { KubeClient, type KubeClientLimits } from "../kube/client.ts";
 import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
@@ -20,15 +20,24 @@ export class CredentialsError extends Error {
 }
 
 const SecretSchema = z.object({
-  metadata: z.object({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string().optional() }),
+  metadata: z.object({
+    name: z.string(),
+    namespace: z.string().optional(),
+    resourceVersion: z.string().optional(),
+    annotations: z.record(z.string(), z.string()).nullish(),
+  }),
   data: z.record(z.string(), z.string()).nullish(),
 });
+
+const SERVICE_ACCOUNT_REF = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
 
 /** Only the fields the controller needs: the Secret's other keys never reach memory past the informer. */
 export interface CredentialsSecret {
   metadata: { name: string; namespace?: string; resourceVersion?: string };
   /** The base64 kubeconfig, or undefined when the key is missing. */
   kubeconfig?: string;
+  /** The target ServiceAccount the token is of (`namespace/name`, validated), when the Secret names it. */
+  targetServiceAccount?: string;
   [key: string]: unknown;
 }
 
@@ -38,7 +47,13 @@ export function compactSecret(raw: unknown): CredentialsSecret {
     const meta = (raw as { metadata?: { name?: string } })?.metadata;
     return { metadata: { name: meta?.name ?? "" } };
   }
-  return { metadata: parsed.data.metadata, kubeconfig: parsed.data.data?.[SECRET_KEY_KUBECONFIG] };
+  const { annotations, ...metadata } = parsed.data.metadata;
+  const serviceAccount = annotations?.[ANNOTATION_TARGET_SERVICE_ACCOUNT];
+  return {
+    metadata,
+    kubeconfig: parsed.data.data?.[SECRET_KEY_KUBECONFIG],
+    ...(serviceAccount && SERVICE_ACCOUNT_REF.test(serviceAccount) ? { targetServiceAccount: serviceAccount } : {}),
+  };
 }
 
 /**
@@ -51,6 +66,15 @@ export function clientFromSecret(
   where: string,
   options: { apiServerAddress?: string; allowInsecure?: boolean; limits?: Partial<KubeClientLimits> } = {},
 ): KubeClient {
+  return KubeClient.fromCredentials(credentialsFromSecret(secret, where, options), options.limits);
+}
+
+/** The Secret's kubeconfig under the credentials policy; a CredentialsError names what is wrong. */
+export function credentialsFromSecret(
+  secret: CredentialsSecret | undefined,
+  where: string,
+  options: { apiServerAddress?: string; allowInsecure?: boolean } = {},
+): RemoteCredentials {
   if (!secret) throw new CredentialsError("SecretMissing", `the credentials Secret ${where} does not exist`);
   if (!secret.kubeconfig) {
     throw new CredentialsError(
@@ -58,9 +82,8 @@ export function clientFromSecret(
       `the credentials Secret ${where} has no "${SECRET_KEY_KUBECONFIG}" key`,
     );
   }
-  let credentials: RemoteCredentials;
   try {
-    credentials = parseRemoteKubeconfig(Buffer.from(secret.kubeconfig, "base64").toString("utf8"), {
+    return parseRemoteKubeconfig(Buffer.from(secret.kubeconfig, "base64").toString("utf8"), {
       allowInsecure: options.allowInsecure,
       serverOverride: options.apiServerAddress,
     });
@@ -68,7 +91,6 @@ export function clientFromSecret(
     const reason = err instanceof RemoteKubeconfigError ? err.message : "the kubeconfig cannot be read";
     throw new CredentialsError("InvalidKubeconfig", `the kubeconfig in Secret ${where}: ${reason}`, { cause: err });
   }
-  return KubeClient.fromCredentials(credentials, options.limits);
 }
 
 export type TargetErrorKind = "credentials" | "unreachable" | "other";

@@ -17,6 +17,8 @@ export interface MirrorMetrics {
   dropped: Gauge<"reason">;
   /** Exported Services past spec.maxServices, not mirrored. */
   servicesOverCap: Gauge;
+  /** When the target token in use expires (Unix seconds); absent for tokens that state no expiry. */
+  credentialsExpiry: Gauge;
 }
 
 export function mirrorMetrics(link: string, registry = new Registry()): MirrorMetrics {
@@ -83,6 +85,11 @@ export function mirrorMetrics(link: string, registry = new Registry()): MirrorMe
     servicesOverCap: new Gauge({
       name: "zonesync_mirror_services_over_cap",
       help: "Exported Services of the target past the link's spec.maxServices, not mirrored",
+      registers,
+    }),
+    credentialsExpiry: new Gauge({
+      name: "zonesync_mirror_credentials_expiry_timestamp_seconds",
+      help: "When the target token the controller uses expires (Unix time); renewed before, see --renew-after",
       registers,
     }),
   };

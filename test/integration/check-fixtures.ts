@@ -19,7 +19,8 @@ import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { microTime } from "../../src/kube/leader.ts";
 import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { targetAccessManifests } from "../../src/link/access.ts";
-import { ANNOTATION_TARGET_SERVICE_ACCOUNT, remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
+import { ANNOTATION_TARGET_SERVICE_ACCOUNT } from "../../src/api/names.ts";
+import { remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
 import { eventually } from "../support.ts";
 
 const run = promisify(execFile);

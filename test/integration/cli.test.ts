@@ -204,10 +204,26 @@ describe("zonesync allow", () => {
     const printed = await zonesync(["allow", "--source", "hub"]);
     expect(printed.exitCode, printed.stderr).toBe(0);
     const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS() as KubeObject & { rules?: unknown });
-    expect(docs.map((d) => d.kind)).toEqual(["Namespace", "ServiceAccount", "ClusterRole", "ClusterRoleBinding"]);
+    expect(docs.map((d) => d.kind)).toEqual([
+      "Namespace",
+      "ServiceAccount",
+      "ClusterRole",
+      "ClusterRoleBinding",
+      "Role",
+      "RoleBinding",
+    ]);
     expect(docs[2]!.rules).toEqual([
       { apiGroups: [""], resources: ["services"], verbs: ["get", "list", "watch"] },
       { apiGroups: ["discovery.k8s.io"], resources: ["endpointslices"], verbs: ["get", "list", "watch"] },
+    ]);
+    // Renewing its own token: TokenRequest for its ServiceAccount only.
+    expect(docs[4]!.rules).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["serviceaccounts/token"],
+        resourceNames: ["zonesync-remote-hub"],
+        verbs: ["create"],
+      },
     ]);
     const source = uniqueName("allow");
     const applied = await zonesync(["allow", "--source", source, "--context", "west", "--apply"]);

@@ -2,11 +2,14 @@ import { readFileSync } from "node:fs";
 import { parse, stringify } from "yaml";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { targetServiceAccountName } from "../../src/api/names.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { LinkController, type LinkControllerOptions } from "../../src/mirror/controller.ts";
+import { targetAccessManifests } from "../../src/link/access.ts";
+import { credentialsSecret, remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
 import { standaloneControllerManifests } from "../../src/link/standalone.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
@@ -592,6 +595,87 @@ describe("link controller: a credentials Secret is untrusted", () => {
       10_000,
       "CredentialsValid True again",
     );
+  });
+});
+
+describe("link controller: target credentials renew themselves", () => {
+  it("renews a short token before it expires into its own Secret, switches without a restart, and keeps mirroring", async () => {
+    const ns = uniqueName("renew");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await exportFromEast(ns, "web", token);
+    // The target side as `zonesync allow` makes it, and a token of the TokenRequest minimum (10 min).
+    const source = uniqueName("src");
+    await applyAll(east, targetAccessManifests({ source, namespace: ns }));
+    const serviceAccount = targetServiceAccountName(source);
+    const first = await requestToken(east, ns, serviceAccount, 600);
+    const name = uniqueName("east");
+    const namespace = uniqueName("zs");
+    await ensureNamespace(hub, namespace);
+    const kubeconfig = remoteKubeconfig({
+      clusterName: "east",
+      server: cluster("east").server,
+      caPem: cluster("east").caPem,
+      token: first.token,
+    });
+    const secret = credentialsSecret({
+      clusterName: name,
+      namespace,
+      kubeconfig,
+      expiresAt: first.expiresAt,
+      targetServiceAccount: `${ns}/${serviceAccount}`,
+    });
+    await hub.create(Resources.secrets, secret);
+    await hub.create(
+      Resources.zoneSyncLinks,
+      linkObject(namespace, name, {
+        targetClusterName: "east",
+        credentialsSecret: secret.metadata.name!,
+        selector: { matchLabels: { "export-test": token } },
+      }),
+    );
+    const link = { name, namespace };
+    // Renewal due after 2% of the lifetime: 12 s.
+    const controller = await startController(link, "test-a", { renewAfter: 0.02 });
+    await eventually(async () => hub.getOptional(Resources.services, ns, "web-east"), 15_000, "web mirrored");
+    const expiry = async () => (await controller.metrics.credentialsExpiry.get()).values[0]?.value;
+    expect(await expiry()).toBe(Math.floor(Date.parse(first.expiresAt) / 1000));
+
+    const renewed = await eventually(
+      async () => {
+        const s = await hub.get<KubeObject & { data: Record<string, string> }>(
+          Resources.secrets,
+          namespace,
+          secret.metadata.name!,
+        );
+        const text = Buffer.from(s.data.kubeconfig!, "base64").toString("utf8");
+        const current = (parse(text) as { users: Array<{ user: { token: string } }> }).users[0]!.user.token;
+        return current !== first.token ? { s, current } : undefined;
+      },
+      40_000,
+      "the renewed token in the Secret",
+    );
+    const expiresAt = renewed.s.metadata.annotations?.["zonesync.io/token-expires-at"];
+    expect(Date.parse(expiresAt!)).toBeGreaterThan(Date.parse(first.expiresAt));
+    await eventually(
+      async () => {
+        const reasons = (await linkEvents(link)).map((e) => e.reason);
+        return reasons.includes("CredentialsRenewed") && reasons.includes("CredentialsRotated");
+      },
+      15_000,
+      "CredentialsRenewed and CredentialsRotated Events",
+    );
+    await eventually(
+      async () => (await expiry()) === Math.floor(Date.parse(expiresAt!) / 1000),
+      10_000,
+      "the new expiry",
+    );
+    // Mirroring goes on across the switch, with the new token.
+    await exportFromEast(ns, "api", token);
+    await eventually(async () => hub.getOptional(Resources.services, ns, "api-east"), 15_000, "api mirrored");
+    expect(await hub.getOptional(Resources.services, ns, "web-east")).toBeDefined();
+    expect(condition(await getLink(link), "CredentialsValid")?.status).toBe("True");
   });
 });
 

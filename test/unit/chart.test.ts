@@ -308,7 +308,7 @@ describe.each([
           apiGroups: [""],
           resources: ["secrets"],
           resourceNames: ["west-kubeconfig"],
-          verbs: ["get", "list", "watch"],
+          verbs: ["get", "list", "watch", "update", "patch"],
         },
         {
           apiGroups: ["zonesync.io"],

@@ -1,10 +1,11 @@
 import { X509Certificate } from "node:crypto";
 import { isKubeError } from "../../kube/errors.ts";
 import { DEFAULT_NAMESPACE, targetServiceAccountName } from "../../api/names.ts";
-import { ANNOTATION_TARGET_SERVICE_ACCOUNT, ANNOTATION_TOKEN_EXPIRES } from "../../link/credentials.ts";
+import { ANNOTATION_TARGET_SERVICE_ACCOUNT, ANNOTATION_TOKEN_EXPIRES } from "../../api/names.ts";
 import { TARGET_ACCESS_RULES } from "../../link/access.ts";
 import type { ClusterContext, LinkRef } from "../context.ts";
-import { jwtClaims, jwtExpiry, type KubeconfigEntry } from "../kubeconfig.ts";
+import { jwtClaims, jwtExpiry } from "../../api/jwt.ts";
+import type { KubeconfigEntry } from "../kubeconfig.ts";
 import { resolveHost, serverAddress, tcpConnect, tlsHandshake } from "../network.ts";
 import { fail, ok, subjectCheck, type CheckDefinition } from "../types.ts";
 import { humanDuration, kubectl, listSome } from "./common.ts";
