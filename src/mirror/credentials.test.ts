@@ -3,7 +3,7 @@ import { stringify } from "yaml";
 import { KubeApiError } from "../kube/errors.ts";
 import {
   classifyTargetError,
-  clientFromSecret,
+  credentialsFromSecret,
   compactSecret,
   CredentialsError,
   describeTargetError,
@@ -42,15 +42,25 @@ describe("credentials from the Secret", () => {
     expect(Object.keys(secret(kubeconfig))).toEqual(["metadata", "kubeconfig"]);
   });
 
-  it("builds a client for the current context, with the link's server override", () => {
-    expect(clientFromSecret(secret(kubeconfig), "zs/creds").server).toBe("https://10.0.0.1:6443");
+  it("keeps the target ServiceAccount a Secret names only when it is namespace/name", () => {
+    const annotated = (ref: string) =>
+      compactSecret({
+        metadata: { name: "creds", annotations: { "zonesync.io/target-service-account": ref } },
+        data: {},
+      }).targetServiceAccount;
+    expect(annotated("zonesync-system/zonesync-remote-hub")).toBe("zonesync-system/zonesync-remote-hub");
+    for (const bad of ["a/b/c", "Bad/x", "x", "ns/", "ns/a..b"]) expect(annotated(bad), bad).toBeUndefined();
+  });
+
+  it("reads the current context's credentials, with the link's server override", () => {
+    expect(credentialsFromSecret(secret(kubeconfig), "zs/creds").server).toBe("https://10.0.0.1:6443");
     expect(
-      clientFromSecret(secret(kubeconfig), "zs/creds", { apiServerAddress: "https://east.example:443" }).server,
+      credentialsFromSecret(secret(kubeconfig), "zs/creds", { apiServerAddress: "https://east.example:443" }).server,
     ).toBe("https://east.example:443");
   });
 
   it("names what is wrong without quoting the content", () => {
-    const bad = () => clientFromSecret(secret(`clusters: [ {{ ${TOKEN}`), "zs/creds");
+    const bad = () => credentialsFromSecret(secret(`clusters: [ {{ ${TOKEN}`), "zs/creds");
     expect(bad).toThrow(CredentialsError);
     try {
       bad();
@@ -58,8 +68,8 @@ describe("credentials from the Secret", () => {
       expect((err as Error).message).not.toContain(TOKEN);
       expect((err as CredentialsError).reason).toBe("InvalidKubeconfig");
     }
-    expect(() => clientFromSecret(undefined, "zs/creds")).toThrow(/does not exist/);
-    expect(() => clientFromSecret(compactSecret({ metadata: { name: "creds" }, data: {} }), "zs/creds")).toThrow(
+    expect(() => credentialsFromSecret(undefined, "zs/creds")).toThrow(/does not exist/);
+    expect(() => credentialsFromSecret(compactSecret({ metadata: { name: "creds" }, data: {} }), "zs/creds")).toThrow(
       /no "kubeconfig" key/,
     );
   });
@@ -69,7 +79,7 @@ describe("credentials from the Secret", () => {
       ...kubeconfig,
       users: [{ name: "u", user: { exec: { command: "sh", apiVersion: "client.authentication.k8s.io/v1" } } }],
     };
-    expect(() => clientFromSecret(secret(exec), "zs/creds")).toThrow(/exec plugin/);
+    expect(() => credentialsFromSecret(secret(exec), "zs/creds")).toThrow(/exec plugin/);
   });
 
   it("accepts insecure-skip-tls-verify only when the link allows it", () => {
@@ -77,8 +87,8 @@ describe("credentials from the Secret", () => {
       ...kubeconfig,
       clusters: [{ name: "east", cluster: { server: "https://10.0.0.1:6443", "insecure-skip-tls-verify": true } }],
     };
-    expect(() => clientFromSecret(secret(insecure), "zs/creds")).toThrow(/spec.insecureSkipTLSVerify/);
-    expect(clientFromSecret(secret(insecure), "zs/creds", { allowInsecure: true }).server).toBe(
+    expect(() => credentialsFromSecret(secret(insecure), "zs/creds")).toThrow(/spec.insecureSkipTLSVerify/);
+    expect(credentialsFromSecret(secret(insecure), "zs/creds", { allowInsecure: true }).server).toBe(
       "https://10.0.0.1:6443",
     );
   });

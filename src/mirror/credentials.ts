@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { ANNOTATION_TARGET_SERVICE_ACCOUNT, SECRET_KEY_KUBECONFIG } from "../api/names.ts";
+import { DNS1123_LABEL, DNS1123_SUBDOMAIN } from "../api/kube-schemas.ts";
 import { parseRemoteKubeconfig, RemoteKubeconfigError, type RemoteCredentials } from "../api/remote-kubeconfig.ts";
-import { KubeClient, type KubeClientLimits } from "../kube/client.ts";
 import { describeError, isForbidden, isKubeError, isUnauthorized } from "../kube/errors.ts";
 
 /**
@@ -29,7 +29,11 @@ const SecretSchema = z.object({
   data: z.record(z.string(), z.string()).nullish(),
 });
 
-const SERVICE_ACCOUNT_REF = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\/[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/;
+/** `namespace/name` of a ServiceAccount: a DNS label, then a DNS subdomain. */
+function isServiceAccountRef(ref: string): boolean {
+  const [namespace, name, extra] = ref.split("/");
+  return extra === undefined && DNS1123_LABEL.test(namespace ?? "") && DNS1123_SUBDOMAIN.test(name ?? "");
+}
 
 /** Only the fields the controller needs: the Secret's other keys never reach memory past the informer. */
 export interface CredentialsSecret {
@@ -52,21 +56,8 @@ export function compactSecret(raw: unknown): CredentialsSecret {
   return {
     metadata,
     kubeconfig: parsed.data.data?.[SECRET_KEY_KUBECONFIG],
-    ...(serviceAccount && SERVICE_ACCOUNT_REF.test(serviceAccount) ? { targetServiceAccount: serviceAccount } : {}),
+    ...(serviceAccount && isServiceAccountRef(serviceAccount) ? { targetServiceAccount: serviceAccount } : {}),
   };
-}
-
-/**
- * A client for the target cluster from the Secret's kubeconfig (its current context), under the credentials policy
- * (api/remote-kubeconfig.ts: inline data only, https only, no plugins, no files, no proxy, insecure only when the
- * link allows it), with the server replaced by `apiServerAddress` when the link sets one.
- */
-export function clientFromSecret(
-  secret: CredentialsSecret | undefined,
-  where: string,
-  options: { apiServerAddress?: string; allowInsecure?: boolean; limits?: Partial<KubeClientLimits> } = {},
-): KubeClient {
-  return KubeClient.fromCredentials(credentialsFromSecret(secret, where, options), options.limits);
 }
 
 /** The Secret's kubeconfig under the credentials policy; a CredentialsError names what is wrong. */
