@@ -95,6 +95,9 @@ const CONTROL_KEYS = new Set<string>(Object.values(CONTROL));
 const STATUS_DELAY_MS = 200;
 /** A renewal further away than this is looked at again then (timers cannot wait longer than ~24.8 days). */
 const MAX_RENEW_WAIT_MS = 24 * 3600 * 1000;
+/** A renewed token: a JWT (three base64url parts) of at most 16 KiB. */
+const RENEWED_TOKEN = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const MAX_RENEWED_TOKEN_LENGTH = 16 * 1024;
 /**
  * How often a mirror blocked by a foreign object of its name, or peers waiting for their local peer Service, are
  * retried (neither is watched: they resume by themselves once the object is gone, or there).
@@ -160,7 +163,8 @@ export class LinkController {
   private invalidSpec: string[] | undefined;
   private credentialsProblem: { reason: string; message: string } | undefined;
   /** The target token last connected with, its lifetime and ServiceAccount: what renewal needs. */
-  private token: { kubeconfig: string; lifetime: TokenLifetime; serviceAccount?: string } | undefined;
+  private token:
+    { kubeconfig: string; lifetime: TokenLifetime; serviceAccount?: string; resourceVersion?: string } | undefined;
   private renewalProblem: string | undefined;
   private connectProblem: unknown;
   private leading = false;
@@ -492,6 +496,7 @@ export class LinkController {
             kubeconfig: Buffer.from(secret.kubeconfig, "base64").toString("utf8"),
             lifetime,
             serviceAccount: secret.targetServiceAccount,
+            resourceVersion: secret.metadata.resourceVersion,
           }
         : undefined;
     if (!lifetime) {
@@ -532,8 +537,15 @@ export class LinkController {
     try {
       const issued = await requestToken(target.client, namespace, name, ttlSeconds);
       const kubeconfig = withToken(token.kubeconfig, issued.token);
+      // The target's answer is untrusted too: a token is a JWT of bounded size, and the policy reads it again.
+      if (issued.token.length > MAX_RENEWED_TOKEN_LENGTH || !RENEWED_TOKEN.test(issued.token))
+        throw new Error("the target returned a token that is not a bounded JWT");
+      // Written over the Secret as it was read: a rotation made meanwhile (by a person) is never overwritten.
       await this.client.patch(Resources.secrets, this.namespace, link.spec.credentialsSecret, {
-        metadata: { annotations: { [ANNOTATION_TOKEN_EXPIRES]: issued.expiresAt } },
+        metadata: {
+          resourceVersion: token.resourceVersion,
+          annotations: { [ANNOTATION_TOKEN_EXPIRES]: issued.expiresAt },
+        },
         data: { [SECRET_KEY_KUBECONFIG]: Buffer.from(kubeconfig).toString("base64") },
       });
       this.renewalProblem = undefined;
