@@ -12,8 +12,8 @@ import type { KubeObject } from "../kube/client.ts";
 import { isForbidden } from "../kube/errors.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../kube/resources.ts";
 import { parseRemoteKubeconfig, RemoteKubeconfigError } from "../api/remote-kubeconfig.ts";
-import type { KubeconfigEntry } from "./kubeconfig.ts";
-import type { CheckClient } from "./light-client.ts";
+import type { KubeconfigEntry } from "../kube/kubeconfig.ts";
+import type { CheckClient } from "./client.ts";
 import { readDeployedRelease, type HelmRelease } from "./release.ts";
 
 /** A ZoneSyncLink as read from the API (not yet validated: `links.valid` does that). */

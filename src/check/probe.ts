@@ -1,6 +1,6 @@
 import { ALL_CHECKS } from "./checks/index.ts";
 import type { TargetClientFactory } from "./context.ts";
-import type { CheckClient } from "./light-client.ts";
+import type { CheckClient } from "./client.ts";
 import { runChecks } from "./run.ts";
 import type { CheckInfo, CheckReport } from "./types.ts";
 

@@ -1,7 +1,7 @@
 import { gunzipSync } from "node:zlib";
 import type { KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
-import type { CheckClient } from "./light-client.ts";
+import type { CheckClient } from "./client.ts";
 
 /**
  * The deployed Helm release, read straight from Helm's storage in the cluster (Secret

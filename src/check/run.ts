@@ -3,7 +3,7 @@ import { ALL_CHECKS } from "./checks/index.ts";
 import { ClusterContext, type TargetClientFactory } from "./context.ts";
 import { buildReport, ClusterRun, hasRetryableError } from "./engine.ts";
 import { targetClientFor } from "./clients.ts";
-import type { CheckClient } from "./light-client.ts";
+import type { CheckClient } from "./client.ts";
 import { CATEGORIES, type CheckDefinition, type CheckInfo, type CheckReport, type ClusterResult } from "./types.ts";
 
 export interface ClusterTarget {

@@ -2,14 +2,14 @@ import { existsSync } from "node:fs";
 import type { Command } from "commander";
 import { parseDuration } from "../api/duration.ts";
 import { DEFAULT_NAMESPACE, DEFAULT_RELEASE } from "../api/names.ts";
-import type { CheckClient } from "../check/light-client.ts";
+import type { CheckClient } from "../check/client.ts";
 import {
   inClusterEntry,
-  kubeconfigPath,
+  kubeconfigPaths,
   loadKubeconfig,
   type Kubeconfig,
   type KubeconfigEntry,
-} from "../check/kubeconfig.ts";
+} from "../kube/kubeconfig.ts";
 import { OUTPUT_FORMATS, render, useColor, type OutputFormat } from "../check/render.ts";
 import type { CheckReport } from "../check/types.ts";
 import { UsageError } from "./errors.ts";
@@ -50,12 +50,12 @@ function outputFormat(value: string): OutputFormat {
   return value as OutputFormat;
 }
 
-function readKubeconfig(path: string): Kubeconfig {
-  if (!existsSync(path)) throw new UsageError(`kubeconfig ${path} does not exist`);
+function readKubeconfig(paths: string[]): Kubeconfig {
+  if (!paths.some((p) => existsSync(p))) throw new UsageError(`kubeconfig ${paths.join(":")} does not exist`);
   try {
-    return loadKubeconfig(path);
+    return loadKubeconfig(paths);
   } catch (err) {
-    throw new UsageError(`cannot read kubeconfig ${path}: ${(err as Error).message}`);
+    throw new UsageError(`cannot read kubeconfig ${paths.join(":")}: ${(err as Error).message}`);
   }
 }
 
@@ -83,8 +83,8 @@ async function fullCheck(
   waitMs: number,
   format: OutputFormat,
 ): Promise<CheckReport> {
-  const path = kubeconfigPath(flags.kubeconfig);
-  const kubeconfig = readKubeconfig(path);
+  const paths = kubeconfigPaths(flags.kubeconfig);
+  const kubeconfig = readKubeconfig(paths);
   const names = contextNames(flags, kubeconfig);
   if (flags.nginxConfigMap || flags.nginxWorkload) {
     const { parseConfigMapRef, parseWorkloadRef } = await import("../zonesync/refs.ts");
@@ -95,7 +95,7 @@ async function fullCheck(
       throw new UsageError((err as Error).message);
     }
   }
-  const [{ clientFor }, { runChecks }] = await Promise.all([import("./common.ts"), import("../check/run.ts")]);
+  const [{ KubeClient }, { runChecks }] = await Promise.all([import("../kube/client.ts"), import("../check/run.ts")]);
   const kubeconfigServers = new Map<string, string>();
   for (const name of kubeconfig.contextNames) {
     try {
@@ -104,7 +104,10 @@ async function fullCheck(
       // a context without a usable cluster: nothing to match links against
     }
   }
-  const clusters = names.map((context) => ({ context, client: clientFor({ kubeconfig: path, context }) }));
+  const clusters = names.map((context) => ({
+    context,
+    client: KubeClient.fromEntry(kubeconfig.entry(context), { paths }),
+  }));
   return runChecks({
     clusters,
     kubeconfigServers,
@@ -128,9 +131,9 @@ async function fullCheck(
 
 async function probeCheck(flags: CheckFlags, timeoutMs: number, waitMs: number): Promise<CheckReport> {
   let entry: KubeconfigEntry | undefined;
-  const path = kubeconfigPath(flags.kubeconfig);
-  if (flags.kubeconfig || process.env.KUBECONFIG || existsSync(path) || !process.env.KUBERNETES_SERVICE_HOST) {
-    const kubeconfig = readKubeconfig(path);
+  const paths = kubeconfigPaths(flags.kubeconfig);
+  if (flags.kubeconfig || process.env.KUBECONFIG || existsSync(paths[0]!) || !process.env.KUBERNETES_SERVICE_HOST) {
+    const kubeconfig = readKubeconfig(paths);
     const names = contextNames(flags, kubeconfig);
     if (names.length > 1) throw new UsageError("--probe checks one cluster: pass a single --context");
     entry = kubeconfig.entry(names[0]);
@@ -140,15 +143,9 @@ async function probeCheck(flags: CheckFlags, timeoutMs: number, waitMs: number):
   }
   const { runChecks } = await import("../check/run.ts");
   const { isProbeCheck } = await import("../check/probe.ts");
-  let client: CheckClient;
-  if (entry.usesPlugin) {
-    // exec/auth-provider credentials need client-node; slower to start, but correct.
-    const { KubeClient } = await import("../kube/client.ts");
-    client = KubeClient.load({ kubeconfig: path, context: entry.context });
-  } else {
-    const { LightClient } = await import("../check/light-client.ts");
-    client = new LightClient(entry);
-  }
+  // exec/auth-provider users load client-node on the first request: slower to start, but correct.
+  const { KubeClient } = await import("../kube/client.ts");
+  const client: CheckClient = KubeClient.fromEntry(entry, { paths });
   return runChecks({
     clusters: [{ context: entry.context, client }],
     namespace: flags.namespace ?? entry.namespace ?? DEFAULT_NAMESPACE,

@@ -91,7 +91,7 @@ async function runLink(flags: LinkFlags): Promise<void> {
   if (!validation.ok) throw new UsageError(`the link would be invalid:\n  ${validation.errors.join("\n  ")}`);
 
   const target = clientFor({ kubeconfig: flags.kubeconfig, context: flags.context }, "target");
-  const insecure = target.kubeConfig.getCurrentCluster()?.skipTLSVerify === true;
+  const insecure = target.endpoint.insecureSkipTlsVerify;
   if (insecure && !flags.insecureSkipTlsVerify) {
     throw new UsageError(
       `context ${flags.context} skips TLS verification (insecure-skip-tls-verify): a link controller verifies its ` +

@@ -69,7 +69,7 @@ Examples:
         import("../check/migrate.ts"),
       ]);
       const client = clientFor(flags, "source");
-      const context = flags.context ?? client.kubeConfig.getCurrentContext();
+      const context = flags.context ?? client.context;
       const options = {
         namespace: flags.namespace,
         release: flags.release,

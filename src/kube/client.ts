@@ -1,6 +1,6 @@
+import { existsSync } from "node:fs";
 import type { RemoteCredentials } from "../api/remote-kubeconfig.ts";
-import { type HttpMethod, KubeConfig, RequestContext } from "@kubernetes/client-node";
-import { fetch, type Dispatcher } from "undici";
+import { authorizerFor } from "./authorization.ts";
 import {
   DEFAULT_LIMITS,
   LineSplitter,
@@ -10,6 +10,15 @@ import {
   type KubeClientLimits,
 } from "./bounded.ts";
 import { KubeApiError } from "./errors.ts";
+import {
+  inClusterEntry,
+  kubeconfigPaths,
+  loadKubeconfig,
+  parseKubeconfig,
+  type Kubeconfig,
+  type KubeconfigEntry,
+} from "./kubeconfig.ts";
+import { HttpTransport, type Endpoint } from "./transport.ts";
 import { apiVersionOf, resourcePath, type ResourceType } from "./resources.ts";
 
 export interface ObjectMeta {
@@ -80,149 +89,126 @@ function apiError(method: string, path: string, status: number, statusText: stri
 }
 
 /**
- * A thin, fast REST client over client-node's KubeConfig: client-node does authentication and TLS, we send plain
- * JSON and get plain objects back. The generated clients' serializer costs more than the requests themselves at
- * thousands of objects, and server-side apply needs control over content types and query parameters.
+ * A thin, fast REST client: plain JSON over the one HTTP transport (transport.ts), plain objects back. The
+ * generated clients' serializer costs more than the requests themselves at thousands of objects, and server-side
+ * apply needs control over content types and query parameters. Importing it loads nothing heavy, so the fast probe
+ * uses it too; @kubernetes/client-node is loaded only for exec and auth-provider users of the operator's kubeconfig.
  *
  * Nothing the server sends is buffered without bound (see bounded.ts): a response body past `maxResponseBytes`, a
  * watch event past `maxWatchLineBytes`, or a paged list past `maxListItems` fails with a ResponseTooLargeError
  * naming the path and the limit, and the connection is dropped.
  */
 export class KubeClient {
-  readonly kubeConfig: KubeConfig;
-  readonly server: string;
   readonly limits: Readonly<KubeClientLimits>;
-  /** One TLS connection pool per client (client-node builds a new one per request, so nothing is reused). */
-  private pool: Dispatcher | undefined;
+  /** The kubeconfig context this client was made from ("in-cluster" for a pod's own credentials). */
+  readonly context: string;
+  /** The context's default namespace, when it has one. */
+  readonly namespace: string | undefined;
+  private readonly transport: HttpTransport;
 
-  constructor(kubeConfig: KubeConfig, limits: Partial<KubeClientLimits> = {}) {
+  constructor(
+    transport: HttpTransport,
+    limits: Partial<KubeClientLimits> = {},
+    info: { context?: string; namespace?: string } = {},
+  ) {
     this.limits = Object.freeze({ ...DEFAULT_LIMITS, ...limits });
-    const cluster = kubeConfig.getCurrentCluster();
-    if (!cluster) throw new Error("the kubeconfig has no current cluster (set a current-context or pass --context)");
-    this.kubeConfig = kubeConfig;
-    this.server = cluster.server.replace(/\/+$/, "");
+    this.transport = transport;
+    this.context = info.context ?? "";
+    this.namespace = info.namespace;
   }
 
-  /** Loads a kubeconfig file (or the default chain: $KUBECONFIG, ~/.kube/config, in-cluster) for one context. */
+  get server(): string {
+    return this.transport.server;
+  }
+
+  /** Where this client connects and what it trusts (no credentials). */
+  get endpoint(): Readonly<Endpoint> {
+    return this.transport.endpoint;
+  }
+
+  /**
+   * Loads a kubeconfig (the file given, else kubectl's chain: every file of $KUBECONFIG, else ~/.kube/config, else
+   * the pod's own ServiceAccount) for one context (default: the current one).
+   */
   static load(options: { kubeconfig?: string; context?: string; limits?: Partial<KubeClientLimits> } = {}): KubeClient {
-    const kc = new KubeConfig();
+    const paths = kubeconfigPaths(options.kubeconfig);
+    const inCluster =
+      !options.kubeconfig && !process.env.KUBECONFIG && !existsSync(paths[0] ?? "") ? inClusterEntry() : undefined;
+    if (inCluster) return KubeClient.fromEntry(inCluster, undefined, options.limits);
+    let kubeconfig: Kubeconfig;
     try {
-      if (options.kubeconfig) kc.loadFromFile(options.kubeconfig);
-      else kc.loadFromDefault();
+      kubeconfig = loadKubeconfig(paths);
     } catch (err) {
-      throw new Error(`cannot read kubeconfig ${options.kubeconfig ?? process.env.KUBECONFIG ?? "(default)"}`, {
-        cause: err,
-      });
+      throw new Error(`cannot read kubeconfig ${paths.join(":")}`, { cause: err });
     }
-    if (options.context) {
-      if (!kc.getContexts().some((c) => c.name === options.context)) {
-        const known = kc.getContexts().map((c) => c.name);
-        throw new Error(`unknown context "${options.context}" (the kubeconfig has: ${known.join(", ") || "none"})`);
-      }
-      kc.setCurrentContext(options.context);
-    }
-    return new KubeClient(kc, options.limits);
+    return KubeClient.fromEntry(kubeconfig.entry(options.context), { paths }, options.limits);
+  }
+
+  /** A client for one context of a kubeconfig; `source` (the files) is needed only for exec/auth-provider users. */
+  static fromEntry(
+    entry: KubeconfigEntry,
+    source?: { paths: string[] },
+    limits?: Partial<KubeClientLimits>,
+  ): KubeClient {
+    const transport = new HttpTransport(entry, authorizerFor(entry, source));
+    return new KubeClient(transport, limits, { context: entry.context, namespace: entry.namespace });
   }
 
   /** A client from credentials a policy has already checked (api/remote-kubeconfig.ts): inline data only. */
   static fromCredentials(credentials: RemoteCredentials, limits?: Partial<KubeClientLimits>): KubeClient {
-    const kc = new KubeConfig();
-    const b64 = (pem: string | undefined) => (pem === undefined ? undefined : Buffer.from(pem).toString("base64"));
-    kc.loadFromOptions({
-      clusters: [
-        {
-          name: "target",
-          server: credentials.server,
-          caData: b64(credentials.caPem),
-          skipTLSVerify: credentials.insecureSkipTlsVerify,
-        },
-      ],
-      users: [
-        {
-          name: "target",
-          token: credentials.token,
-          certData: b64(credentials.clientCertPem),
-          keyData: b64(credentials.clientKeyPem),
-        },
-      ],
-      contexts: [{ name: "target", cluster: "target", user: "target" }],
-      currentContext: "target",
-    });
-    return new KubeClient(kc, limits);
+    return KubeClient.fromEntry({ ...credentials, usesPlugin: false }, undefined, limits);
   }
 
+  /** A client from kubeconfig text (relative file references resolve against the working directory). */
   static fromString(kubeconfigYaml: string, context?: string, limits?: Partial<KubeClientLimits>): KubeClient {
-    const kc = new KubeConfig();
-    kc.loadFromString(kubeconfigYaml);
-    if (context) kc.setCurrentContext(context);
-    return new KubeClient(kc, limits);
+    return KubeClient.fromEntry(parseKubeconfig(kubeconfigYaml).entry(context), undefined, limits);
+  }
+
+  /** The same credentials, another server or other limits: a client of its own (close it when done). */
+  derive(options: { server?: string; limits?: Partial<KubeClientLimits> } = {}): KubeClient {
+    const transport = options.server ? this.transport.derive({ server: options.server }) : this.transport.derive();
+    return new KubeClient(transport, { ...this.limits, ...options.limits }, this);
   }
 
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
-    const url = new URL(this.server + path);
-    for (const [key, value] of Object.entries(options.query ?? {})) {
-      if (value !== undefined) url.searchParams.set(key, String(value));
-    }
-    const ctx = new RequestContext(url.toString(), method as HttpMethod);
-    await this.kubeConfig.applySecurityAuthentication(ctx);
-    const headers = ctx.getHeaders() as unknown as Record<string, string>;
-    headers["accept"] = "application/json";
-    if (options.body !== undefined) headers["content-type"] = options.contentType ?? "application/json";
-    let response;
+    const response = await this.transport.send(method, path, {
+      query: options.query,
+      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      contentType: options.contentType,
+      signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
+    });
+    const status = response.statusCode ?? 0;
     try {
-      response = await fetch(url, {
-        method,
-        headers,
-        body: options.body === undefined ? undefined : JSON.stringify(options.body),
-        dispatcher: this.dispatcherFor(ctx),
-        signal: AbortSignal.timeout(options.timeoutMs ?? 30_000),
-      });
+      if (status < 200 || status >= 300) {
+        const text = await readTruncated(response, this.limits.maxErrorBodyBytes);
+        throw apiError(method, path, status, response.statusMessage ?? "", text);
+      }
+      const limit = options.maxResponseBytes ?? this.limits.maxResponseBytes;
+      const tooLarge = (seen: number) => new ResponseTooLargeError(method, path, "response body", limit, seen);
+      const declared = Number(response.headers["content-length"] ?? NaN);
+      if (declared > limit) throw tooLarge(declared);
+      const text = (await readBounded(response, limit, tooLarge)).toString("utf8");
+      if (!text) return undefined as T;
+      const isJson = String(response.headers["content-type"] ?? "").includes("json");
+      return (isJson ? JSON.parse(text) : text) as T;
     } catch (err) {
-      throw new KubeApiError(`${method} ${path}: cannot reach ${this.server}`, 0, "Unreachable", method, path, {
-        cause: err,
-      });
-    }
-    if (!response.ok) {
-      const text = await readTruncated(response.body, this.limits.maxErrorBodyBytes);
-      throw apiError(method, path, response.status, response.statusText, text);
-    }
-    const limit = options.maxResponseBytes ?? this.limits.maxResponseBytes;
-    const tooLarge = (seen: number) => new ResponseTooLargeError(method, path, "response body", limit, seen);
-    const declared = Number(response.headers.get("content-length") ?? NaN);
-    if (declared > limit) {
-      await response.body?.cancel().catch(() => {});
-      throw tooLarge(declared);
-    }
-    let text: string;
-    try {
-      text = (await readBounded(response.body, limit, tooLarge)).toString("utf8");
-    } catch (err) {
-      if (err instanceof ResponseTooLargeError) throw err;
+      if (err instanceof KubeApiError) throw err;
+      if (err instanceof SyntaxError) {
+        throw new KubeApiError(`${method} ${path}: the answer is not JSON`, 0, "InvalidResponse", method, path, {
+          cause: err,
+        });
+      }
       throw new KubeApiError(`${method} ${path}: reading the answer failed`, 0, "Unreachable", method, path, {
         cause: err,
       });
+    } finally {
+      if (!response.complete) response.destroy();
     }
-    if (!text) return undefined as T;
-    const isJson = (response.headers.get("content-type") ?? "").includes("json");
-    return (isJson ? JSON.parse(text) : text) as T;
   }
 
-  /**
-   * The pooled dispatcher: the TLS settings come from the kubeconfig and do not change for a client, so the first
-   * dispatcher serves every request (credentials, which may rotate, are headers and are applied per request).
-   */
-  private dispatcherFor(ctx: RequestContext): Dispatcher | undefined {
-    const fresh = ctx.getDispatcher() as Dispatcher | undefined;
-    if (!fresh) return undefined;
-    this.pool ??= fresh;
-    return this.pool;
-  }
-
-  /** Closes the pooled connections; the client must not be used afterwards. */
+  /** Gives up this client's share of the connection pool; the client must not be used afterwards. */
   async close(): Promise<void> {
-    const pool = this.pool;
-    this.pool = undefined;
-    await pool?.close().catch(() => {});
+    this.transport.close();
   }
 
   get<T extends KubeObject>(type: ResourceType, namespace: string | undefined, name: string): Promise<T> {
@@ -381,37 +367,29 @@ export class KubeClient {
     };
     let connectTimer: NodeJS.Timeout | undefined;
     try {
-      const url = new URL(this.server + path);
-      url.searchParams.set("watch", "true");
-      for (const [key, value] of Object.entries(query)) {
-        if (value !== undefined) url.searchParams.set(key, String(value));
-      }
-      const ctx = new RequestContext(url.toString(), "GET" as HttpMethod);
-      await this.kubeConfig.applySecurityAuthentication(ctx);
-      const headers = ctx.getHeaders() as unknown as Record<string, string>;
-      headers["accept"] = "application/json";
       connectTimer = setTimeout(() => controller.abort(new Error("connect timeout")), connectTimeoutMs);
       let response;
       try {
-        response = await fetch(url, {
-          method: "GET",
-          headers,
-          dispatcher: this.dispatcherFor(ctx),
+        response = await this.transport.send("GET", path, {
+          query: { watch: true, ...query },
           signal: controller.signal,
         });
       } catch (err) {
+        if (err instanceof KubeApiError && err.status !== 0) throw err;
+        const cause = err instanceof KubeApiError && err.cause !== undefined ? err.cause : err;
         throw new KubeApiError(`WATCH ${path}: cannot reach ${this.server}`, 0, "Unreachable", "GET", path, {
-          cause: err,
+          cause,
         });
       } finally {
         clearTimeout(connectTimer);
       }
-      if (!response.ok) {
-        const text = await readTruncated(response.body, this.limits.maxErrorBodyBytes);
-        throw apiError("GET", path, response.status, response.statusText, text);
+      const status = response.statusCode ?? 0;
+      if (status < 200 || status >= 300) {
+        const text = await readTruncated(response, this.limits.maxErrorBodyBytes);
+        response.destroy();
+        throw apiError("GET", path, status, response.statusMessage ?? "", text);
       }
-      const body = response.body;
-      if (!body) throw new KubeApiError(`WATCH ${path}: empty response`, 0, "Unreachable", "GET", path);
+      const body = response;
       const maxLine = this.limits.maxWatchLineBytes;
       const lines = new LineSplitter(
         maxLine,

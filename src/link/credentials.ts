@@ -1,4 +1,3 @@
-import { readFileSync } from "node:fs";
 import { stringify } from "yaml";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
@@ -35,11 +34,7 @@ export async function requestToken(
 
 /** The CA bundle (PEM) the client trusts for its current cluster, if any. */
 export function clusterCaPem(client: KubeClient): string | undefined {
-  const cluster = client.kubeConfig.getCurrentCluster();
-  if (!cluster) return undefined;
-  if (cluster.caData) return Buffer.from(cluster.caData, "base64").toString("utf8");
-  if (cluster.caFile) return readFileSync(cluster.caFile, "utf8");
-  return undefined;
+  return client.endpoint.caPem;
 }
 
 export interface RemoteKubeconfig {

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { controllerName } from "../../src/api/names.ts";
-import { kubeTargetClient } from "../../src/check/clients.ts";
+import { targetClientFor } from "../../src/check/clients.ts";
 import { runChecks } from "../../src/check/run.ts";
 import { CheckReportSchema } from "../../src/check/schema.ts";
 import type { CheckReport, CheckResult } from "../../src/check/types.ts";
@@ -197,7 +197,7 @@ describe("zonesync check on a healthy setup", () => {
         ["east", cluster("east").server],
       ]),
       namespace: ns,
-      targetClient: kubeTargetClient,
+      targetClient: targetClientFor,
       nginxConfigMap: `${ns}/nginx-config`,
       nginxWorkload: `Deployment/${ns}/nginx`,
     });

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from "vitest";
-import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { type KubeObject } from "../../src/kube/client.ts";
 import { isKubeError } from "../../src/kube/errors.ts";
 import { ResponseTooLargeError } from "../../src/kube/bounded.ts";
 import { Informer, objectKey, type InformerOptions } from "../../src/kube/informer.ts";
@@ -181,8 +182,7 @@ describe("Informer", () => {
   it("reports an unreachable server, backs off, and is unhealthy", async () => {
     const good = adminClient("hub");
     // The same credentials, pointed at a loopback port nothing listens on.
-    const kc = good.kubeConfig;
-    const unreachable = KubeClient.fromString(kc.exportConfig().replace(good.server, "https://127.0.0.1:1"));
+    const unreachable = good.derive({ server: "https://127.0.0.1:1" });
     const errors: unknown[] = [];
     const informer = new Informer<ConfigMap>({
       client: unreachable,
@@ -204,7 +204,7 @@ describe("Informer", () => {
 
   it("gets past a watch event over the line limit by relisting (bounded by the response limit), staying healthy", async () => {
     const { client: admin, ns } = await setup("inf-big");
-    const limited = KubeClient.fromString(admin.kubeConfig.exportConfig(), undefined, { maxWatchLineBytes: 16 * 1024 });
+    const limited = admin.derive({ limits: { maxWatchLineBytes: 16 * 1024 } });
     const errors: unknown[] = [];
     const health: boolean[] = [];
     const { informer, seen } = record({

@@ -5,7 +5,7 @@ import { ANNOTATION_TARGET_SERVICE_ACCOUNT, ANNOTATION_TOKEN_EXPIRES } from "../
 import { TARGET_ACCESS_RULES } from "../../link/access.ts";
 import type { ClusterContext, LinkRef } from "../context.ts";
 import { jwtClaims, jwtExpiry } from "../../api/jwt.ts";
-import type { KubeconfigEntry } from "../kubeconfig.ts";
+import type { KubeconfigEntry } from "../../kube/kubeconfig.ts";
 import { resolveHost, serverAddress, tcpConnect, tlsHandshake } from "../network.ts";
 import { fail, ok, subjectCheck, type CheckDefinition } from "../types.ts";
 import { humanDuration, kubectl, listSome } from "./common.ts";

@@ -1,6 +1,6 @@
 import { DEFAULT_NAMESPACE } from "../../api/names.ts";
 import type { ClusterContext, LinkRef } from "../context.ts";
-import { normalizeServer } from "../kubeconfig.ts";
+import { normalizeServer } from "../../kube/kubeconfig.ts";
 import { clusterCheck, fail, ok, skip, subjectCheck, type CheckDefinition } from "../types.ts";
 import { flags, kubectl, listSome } from "./common.ts";
 import { groupBy, relinkCommand } from "./links.ts";
