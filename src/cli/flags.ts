@@ -31,6 +31,13 @@ export function dnsLabelFlag(flag: string, value: string): string {
   return value;
 }
 
+/** A comma-separated list of namespace names (at least one; duplicates dropped). */
+export function namespacesFlag(flag: string, value: string): string[] {
+  const names = value.split(",").map((n) => n.trim());
+  if (names.some((n) => n === "")) throw new UsageError(`${flag}: "${value}" has an empty namespace name`);
+  return [...new Set(names.map((n) => dnsLabelFlag(flag, n)))];
+}
+
 /** A TCP port, written in decimal digits (not "1e3", not "0x50"). */
 export function portFlag(flag: string, value: string): number {
   const port = /^[0-9]{1,5}$/.test(value) ? Number(value) : NaN;

@@ -9,7 +9,7 @@ import { DEFAULT_EXPORT_SELECTOR, linkResource, parseServiceRef } from "../link/
 import { standaloneControllerManifests } from "../link/standalone.ts";
 import { applyAll, clientFor, explainKubeError, toYaml } from "./common.ts";
 import { UsageError } from "./errors.ts";
-import { dnsLabelFlag, durationFlag, labelsFlag, MAX_TOKEN_TTL_MS, portFlag } from "./flags.ts";
+import { dnsLabelFlag, durationFlag, labelsFlag, MAX_TOKEN_TTL_MS, namespacesFlag, portFlag } from "./flags.ts";
 
 interface LinkFlags {
   context: string;
@@ -73,16 +73,14 @@ async function runLink(flags: LinkFlags): Promise<void> {
     durationFlag("--token-ttl", flags.tokenTtl, { minMs: 600_000, maxMs: MAX_TOKEN_TTL_MS }) / 1000,
   );
   const mode = flags.mode as ControllerMode;
+  const namespaces = flags.namespaces === undefined ? undefined : namespacesFlag("--namespaces", flags.namespaces);
   const link = linkResource({
     clusterName: flags.clusterName,
     namespace: flags.namespace,
     mode,
     selector,
     apiServerAddress: flags.apiServerAddress,
-    namespaces: flags.namespaces
-      ?.split(",")
-      .map((n) => n.trim())
-      .filter(Boolean),
+    namespaces,
     createNamespaces: flags.createNamespaces,
     staleAfter: flags.staleAfter,
     zoneSync: zoneSyncFlags(flags),
@@ -109,7 +107,7 @@ async function runLink(flags: LinkFlags): Promise<void> {
   const serviceAccount = targetServiceAccountName(flags.source);
   if (flags.createAccess) {
     try {
-      await applyAll(target, targetAccessManifests({ source: flags.source, namespace: accessNamespace }));
+      await applyAll(target, targetAccessManifests({ source: flags.source, namespace: accessNamespace, namespaces }));
     } catch (err) {
       throw explainKubeError(err, "creating the target-side ServiceAccount and RBAC", flags.context);
     }

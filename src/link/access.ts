@@ -17,11 +17,27 @@ export interface AccessOptions {
   source: string;
   /** Namespace of the ServiceAccount on the target. */
   namespace?: string;
+  /**
+   * Only these target namespaces (a link's spec.namespaces): a Role and RoleBinding in each instead of the
+   * cluster-wide ClusterRole and ClusterRoleBinding.
+   */
+  namespaces?: string[];
+}
+
+const rbac = "rbac.authorization.k8s.io";
+
+function accessRules() {
+  return TARGET_ACCESS_RULES.map((r) => ({
+    apiGroups: [...r.apiGroups],
+    resources: [...r.resources],
+    verbs: [...r.verbs],
+  }));
 }
 
 /**
- * The target-side Namespace, ServiceAccount, ClusterRole and ClusterRoleBinding for one source cluster, and the Role
- * that lets it renew its own token.
+ * The target-side Namespace and ServiceAccount for one source cluster, its read access (a ClusterRole and
+ * ClusterRoleBinding, or a Role and RoleBinding in each of `namespaces`), and the Role that lets it renew its own
+ * token.
  */
 export function targetAccessManifests(options: AccessOptions): KubeObject[] {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
@@ -34,36 +50,63 @@ export function targetAccessManifests(options: AccessOptions): KubeObject[] {
   return [
     { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { [LABEL_PART_OF]: "zonesync" } } },
     { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace, labels } },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRole",
-      metadata: { name, labels },
-      rules: TARGET_ACCESS_RULES.map((r) => ({
-        apiGroups: [...r.apiGroups],
-        resources: [...r.resources],
-        verbs: [...r.verbs],
-      })),
-    },
-    {
-      apiVersion: "rbac.authorization.k8s.io/v1",
-      kind: "ClusterRoleBinding",
-      metadata: { name, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
-      subjects: [{ kind: "ServiceAccount", name, namespace }],
-    },
+    ...readAccess(name, namespace, labels, options.namespaces),
     // The link controller renews its own token before it expires: a TokenRequest for this ServiceAccount only.
     {
-      apiVersion: "rbac.authorization.k8s.io/v1",
+      apiVersion: `${rbac}/v1`,
       kind: "Role",
       metadata: { name, namespace, labels },
       rules: [{ apiGroups: [""], resources: ["serviceaccounts/token"], resourceNames: [name], verbs: ["create"] }],
     },
     {
-      apiVersion: "rbac.authorization.k8s.io/v1",
+      apiVersion: `${rbac}/v1`,
       kind: "RoleBinding",
       metadata: { name, namespace, labels },
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name },
+      roleRef: { apiGroup: rbac, kind: "Role", name },
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
   ];
+}
+
+/** The read access: cluster-wide, or in exactly the namespaces given. */
+function readAccess(
+  name: string,
+  namespace: string,
+  labels: Record<string, string>,
+  namespaces: string[] | undefined,
+): KubeObject[] {
+  const subjects = [{ kind: "ServiceAccount", name, namespace }];
+  if (!namespaces?.length) {
+    return [
+      { apiVersion: `${rbac}/v1`, kind: "ClusterRole", metadata: { name, labels }, rules: accessRules() },
+      {
+        apiVersion: `${rbac}/v1`,
+        kind: "ClusterRoleBinding",
+        metadata: { name, labels },
+        roleRef: { apiGroup: rbac, kind: "ClusterRole", name },
+        subjects,
+      },
+    ];
+  }
+  return [...new Set(namespaces)].flatMap((ns): KubeObject[] => [
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: "Role",
+      metadata: { name: `${name}-read`, namespace: ns, labels },
+      rules: accessRules(),
+    },
+    {
+      apiVersion: `${rbac}/v1`,
+      kind: "RoleBinding",
+      metadata: { name: `${name}-read`, namespace: ns, labels },
+      roleRef: { apiGroup: rbac, kind: "Role", name: `${name}-read` },
+      subjects,
+    },
+  ]);
+}
+
+/** Whether a target-side object is one `zonesync allow` made for this source (by its labels). */
+export function isTargetAccessOf(obj: KubeObject, source: string): boolean {
+  const labels = obj.metadata.labels ?? {};
+  return labels[LABEL_MANAGED_BY] === "zonesync" && labels[LABEL_SOURCE_CLUSTER] === source;
 }

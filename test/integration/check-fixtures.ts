@@ -13,7 +13,7 @@ import {
   LABEL_ENDPOINTSLICE_MANAGED_BY,
   leaseName,
 } from "../../src/api/names.ts";
-import type { CheckClient } from "../../src/check/light-client.ts";
+import type { CheckClient } from "../../src/check/client.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { microTime } from "../../src/kube/leader.ts";
@@ -48,14 +48,18 @@ export async function ensureCrd(client: KubeClient): Promise<void> {
   }, 20_000);
 }
 
-/** The target-side ServiceAccount; with `grant`, also the ClusterRole the link controller needs (zonesync allow). */
+/**
+ * The target-side ServiceAccount; with `grant`, also the access the link controller needs (zonesync allow):
+ * cluster-wide, or in the namespaces given.
+ */
 export async function targetServiceAccount(
   target: KubeClient,
   source: string,
   namespace: string,
-  grant: boolean,
+  grant: boolean | { namespaces: string[] },
 ): Promise<{ namespace: string; name: string }> {
-  const manifests = targetAccessManifests({ source, namespace });
+  const namespaces = typeof grant === "object" ? grant.namespaces : undefined;
+  const manifests = targetAccessManifests({ source, namespace, namespaces });
   await applyAll(target, grant ? manifests : manifests.slice(0, 2), "zonesync-test");
   return { namespace, name: manifests[1]!.metadata.name! };
 }

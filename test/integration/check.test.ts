@@ -97,7 +97,8 @@ describe("zonesync check on real clusters: failures", () => {
     const key = (link: string) => `${ns}/${link}`;
 
     // Credentials: a granted identity, one without RBAC, an expired token, a Secret that was deleted.
-    const granted = await targetServiceAccount(east, `check-${sfx}`, tns, true);
+    // Read access in the links' one namespace only (zonesync allow --namespaces): enough for every check.
+    const granted = await targetServiceAccount(east, `check-${sfx}`, tns, { namespaces: [tns] });
     const ungranted = await targetServiceAccount(east, `check-norbac-${sfx}`, tns, false);
     const goodConfig = await issuedKubeconfig(east, eastAddress, granted, "east");
     await createSecret(hub, ns, `creds-${names.good}`, goodConfig, granted);

@@ -172,6 +172,8 @@ describe("command-line values", () => {
     const link = ["link", "--context", "east", "--cluster-name", "east"];
     const cases: Array<[string[], RegExp]> = [
       [["allow", "--source", "Bad_Name"], /--source: "Bad_Name" is not a valid name/],
+      [["allow", "--source", "hub", "--namespaces", "shop,,pay"], /--namespaces: "shop,,pay" has an empty namespace/],
+      [[...link, "--namespaces", "Shop"], /--namespaces: "Shop" is not a valid name/],
       [[...link, "--source", "a,b"], /--source: "a,b" is not a valid name/],
       [
         ["link", "--context", "east", "--cluster-name", "east,zonesync.io/link"],
@@ -229,6 +231,90 @@ describe("zonesync allow", () => {
     const applied = await zonesync(["allow", "--source", source, "--context", "west", "--apply"]);
     expect(applied.exitCode, applied.stderr).toBe(0);
     await adminClient("west").get(Resources.clusterRoles, undefined, `zonesync-remote-${source}`);
+  });
+
+  it("with --namespaces grants read in exactly those namespaces, and replaces its own cluster-wide grant", async () => {
+    const west = adminClient("west");
+    const source = uniqueName("allow-ns");
+    const [shop, pay, other] = [uniqueName("shop"), uniqueName("pay"), uniqueName("other")];
+    for (const ns of [shop, pay, other]) await createNamespace(west, ns);
+    const account = `zonesync-remote-${source}`;
+    const may = async (verb: string, resource: string, namespace?: string): Promise<boolean> => {
+      const review = await west.request<{ status: { allowed: boolean } }>(
+        "POST",
+        "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+        {
+          body: {
+            apiVersion: "authorization.k8s.io/v1",
+            kind: "SubjectAccessReview",
+            spec: {
+              user: `system:serviceaccount:zonesync-system:${account}`,
+              groups: ["system:serviceaccounts", "system:authenticated"],
+              resourceAttributes: {
+                verb,
+                resource,
+                group: resource === "endpointslices" ? "discovery.k8s.io" : "",
+                namespace,
+              },
+            },
+          },
+        },
+      );
+      return review.status.allowed;
+    };
+
+    const wide = await zonesync(["allow", "--source", source, "--context", "west", "--apply"]);
+    expect(wide.exitCode, wide.stderr).toBe(0);
+    expect(await may("watch", "services", other)).toBe(true);
+
+    const printed = await zonesync(["allow", "--source", source, "--namespaces", `${shop},${pay}`]);
+    const docs = parseAllDocuments(printed.stdout).map((d) => d.toJS() as KubeObject);
+    expect(docs.map((d) => [d.kind, d.metadata.namespace])).toEqual([
+      ["Namespace", undefined],
+      ["ServiceAccount", "zonesync-system"],
+      ["Role", shop],
+      ["RoleBinding", shop],
+      ["Role", pay],
+      ["RoleBinding", pay],
+      ["Role", "zonesync-system"],
+      ["RoleBinding", "zonesync-system"],
+    ]);
+
+    const narrow = await zonesync([
+      "allow",
+      "--source",
+      source,
+      "--namespaces",
+      `${shop},${pay}`,
+      "--context",
+      "west",
+      "--apply",
+    ]);
+    expect(narrow.exitCode, narrow.stderr).toBe(0);
+    for (const ns of [shop, pay]) {
+      for (const verb of ["get", "list", "watch"]) {
+        expect(await may(verb, "services", ns)).toBe(true);
+        expect(await may(verb, "endpointslices", ns)).toBe(true);
+      }
+    }
+    expect(await may("list", "services", other)).toBe(false);
+    expect(await may("list", "services")).toBe(false);
+    expect(await may("create", "services", shop)).toBe(false);
+    expect(await west.getOptional(Resources.clusterRoleBindings, undefined, account)).toBeUndefined();
+    expect(await west.getOptional(Resources.clusterRoles, undefined, account)).toBeUndefined();
+  });
+
+  it("never removes a cluster-wide grant it did not make", async () => {
+    const west = adminClient("west");
+    const source = uniqueName("allow-own");
+    const ns = uniqueName("shop");
+    await createNamespace(west, ns);
+    const account = `zonesync-remote-${source}`;
+    await west.create(Resources.clusterRoles, { metadata: { name: account }, rules: [] });
+    const narrow = await zonesync(["allow", "--source", source, "--namespaces", ns, "--context", "west", "--apply"]);
+    expect(narrow.exitCode, narrow.stderr).toBe(0);
+    expect(await west.getOptional(Resources.clusterRoles, undefined, account)).toBeDefined();
+    await west.delete(Resources.clusterRoles, undefined, account);
   });
 });
 
