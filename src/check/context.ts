@@ -14,7 +14,7 @@ import { endpointSliceType, Resources, servedVersion, type ResourceType } from "
 import { parseRemoteKubeconfig, RemoteKubeconfigError } from "../api/remote-kubeconfig.ts";
 import type { KubeconfigEntry } from "../kube/kubeconfig.ts";
 import type { CheckClient } from "./client.ts";
-import { readDeployedRelease, type HelmRelease } from "./release.ts";
+import { readDeployedRelease, type HelmRelease } from "../helm/storage.ts";
 
 /** A ZoneSyncLink as read from the API (not yet validated: `links.valid` does that). */
 export interface LinkObject extends KubeObject {

@@ -7,7 +7,7 @@ import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { describeError } from "../kube/errors.ts";
 import { Resources, type ResourceType } from "../kube/resources.ts";
 import type { DeploymentObject, LeaseObject, LinkObject } from "./context.ts";
-import { readDeployedRelease, type HelmRelease } from "./release.ts";
+import { readDeployedRelease, type HelmRelease } from "../helm/storage.ts";
 
 /**
  * `zonesync migrate`: moves a link from its standalone controller (kubectl-applied manifests) to the chart.

@@ -51,6 +51,9 @@ function readBaseValues(path: string | undefined): Record<string, unknown> | und
   }
 }
 
+/** How long a running helm upgrade may finish after SIGTERM: within the chart's terminationGracePeriodSeconds (60). */
+const SHUTDOWN_GRACE_MS = 45_000;
+
 async function runManager(flags: ManagerFlags): Promise<void> {
   if (flags.apply !== "helm" && flags.apply !== "none") {
     throw new UsageError(`--apply must be helm or none (got "${flags.apply}")`);
@@ -86,6 +89,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
     namespace: flags.namespace,
     backend: new HelmReleaseBackend({
       helm,
+      client,
       release: flags.release,
       namespace: flags.namespace,
       chart: flags.chart,
@@ -112,8 +116,9 @@ async function runManager(flags: ManagerFlags): Promise<void> {
     await manager.start();
     await zoneSync?.start();
   };
-  const stopLoops = async () => {
-    await Promise.all([manager.stop(), zoneSync?.stop()]);
+  /** On shutdown a running helm may finish (within the chart's grace period); when leadership is lost, nothing may. */
+  const stopLoops = async (graceMs: number) => {
+    await Promise.all([manager.stop({ graceMs }), zoneSync?.stop()]);
   };
 
   let leading = !flags.leaderElect;
@@ -165,7 +170,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
       shuttingDown = true;
       logger.info("shutting down", { signal });
       void (async () => {
-        await (elector ? elector.stop() : stopLoops());
+        await (elector ? elector.stop() : stopLoops(SHUTDOWN_GRACE_MS));
         await health.close();
         resolve();
       })();
@@ -190,7 +195,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
       onStoppedLeading: async () => {
         metrics.leader.set(0);
         leading = false;
-        await stopLoops();
+        await stopLoops(shuttingDown ? SHUTDOWN_GRACE_MS : 0);
         if (!shuttingDown) {
           // The loops cannot be restarted cleanly; like client-go controllers, exit and let the pod restart.
           logger.error("lost leadership; exiting so that a fresh process can campaign again");

@@ -62,6 +62,8 @@ export interface UpgradeInstallOptions {
   force?: boolean;
   historyMax?: number;
   description?: string;
+  /** Release labels (`--labels`), merged by Helm with the previous revision's. */
+  labels?: Record<string, string>;
   /** Render and validate against the server without changing anything (`--dry-run=server`). */
   dryRun?: boolean;
   /**
@@ -166,6 +168,14 @@ export class Helm {
     if (options.force) args.push(major >= 4 ? "--force-replace" : "--force");
     if (options.historyMax !== undefined) args.push("--history-max", String(options.historyMax));
     if (options.description) args.push("--description", options.description);
+    if (options.labels && Object.keys(options.labels).length > 0) {
+      args.push(
+        "--labels",
+        Object.entries(options.labels)
+          .map(([k, v]) => `${k}=${v}`)
+          .join(","),
+      );
+    }
     if (options.dryRun) args.push("--dry-run=server");
     if (options.serverSide !== undefined && major >= 4) args.push(`--server-side=${options.serverSide}`);
     const values = options.values ?? {};
@@ -248,14 +258,14 @@ export class Helm {
   async rollback(
     release: string,
     namespace?: string,
-    options: { revision?: number; wait?: boolean; timeout?: Duration } = {},
+    options: { revision?: number; wait?: boolean; timeout?: Duration; signal?: AbortSignal } = {},
   ): Promise<void> {
     const { major } = await this.version();
     const args = ["rollback", release];
     if (options.revision !== undefined) args.push(String(options.revision));
     if (options.wait) args.push(major >= 4 ? "--wait=watcher" : "--wait");
     if (options.timeout !== undefined) args.push("--timeout", goDuration(options.timeout));
-    await this.exec(args, { namespace, timeout: options.timeout });
+    await this.exec(args, { namespace, timeout: options.timeout, signal: options.signal });
   }
 
   /** Renders the chart locally; returns the manifest stream. */

@@ -8,7 +8,7 @@ import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { WorkQueue, type QueueObserver } from "../queue/workqueue.ts";
 import type { ManagerMetrics } from "./metrics.ts";
-import { ReleaseReconciler, type ReleaseBackend, type ReleaseOutcome } from "./release.ts";
+import { ReleaseReconciler, type Recovery, type ReleaseBackend, type ReleaseOutcome } from "./release.ts";
 import { credentialsSecretProblem, toSecretView, type SecretView } from "./credentials-gate.ts";
 import { computeManagerStatus, statusDiffers, type DeploymentView } from "./status.ts";
 
@@ -37,6 +37,8 @@ export interface ManagerOptions {
   coalesceMs?: number;
   /** Re-check everything this often, even without events (default 5 min). */
   resyncMs?: number;
+  /** Someone else's helm operation pending longer than this is taken as dead and rolled back (default 10 min). */
+  stuckAfterMs?: number;
 }
 
 type LinkObject = KubeObject & { spec?: unknown; status?: Record<string, unknown> };
@@ -102,6 +104,7 @@ export class Manager {
       backend: options.backend,
       baseValues: options.baseValues,
       apply: options.apply,
+      stuckAfterMs: options.stuckAfterMs,
     });
     this.links.addHandlers({
       add: (l) => this.onLink(l),
@@ -154,7 +157,7 @@ export class Manager {
     this.secrets.start();
     await Promise.all([this.links.waitForSync(), this.deployments.waitForSync(), this.secrets.waitForSync()]);
     this.queue.add(RELEASE_KEY);
-    this.running = this.queue.run((key) => this.process(key), {
+    this.running = this.queue.run((key, signal) => this.process(key, signal), {
       workers: 2,
       onError: (key, err, retries) =>
         this.options.logger.warn("reconcile failed; retrying with backoff", {
@@ -165,8 +168,13 @@ export class Manager {
     });
   }
 
-  async stop(): Promise<void> {
-    await this.queue.shutdown({ drain: false, timeoutMs: 10_000 });
+  /**
+   * Stops taking work, waits up to `graceMs` for a running reconcile (a helm upgrade is let finish rather than
+   * killed mid-write), then aborts it through its signal. Losing leadership passes 0: another leader may already be
+   * upgrading, so nothing more of ours may be written.
+   */
+  async stop(options: { graceMs?: number } = {}): Promise<void> {
+    await this.queue.shutdown({ drain: false, timeoutMs: options.graceMs ?? 10_000 });
     await Promise.all([this.links.stop(), this.deployments.stop(), this.secrets.stop()]);
     await this.running;
   }
@@ -176,8 +184,8 @@ export class Manager {
     this.queue.add(LINK_KEY_PREFIX + link.metadata.name);
   }
 
-  private async process(key: string): Promise<void> {
-    if (key === RELEASE_KEY) return this.reconcileRelease();
+  private async process(key: string, signal: AbortSignal): Promise<void> {
+    if (key === RELEASE_KEY) return this.reconcileRelease(signal);
     if (key.startsWith(LINK_KEY_PREFIX)) return this.reconcileLinkStatus(key.slice(LINK_KEY_PREFIX.length));
   }
 
@@ -214,14 +222,20 @@ export class Manager {
     return credentialsSecretProblem(link.metadata.name, secretName, secret);
   }
 
-  private async reconcileRelease(): Promise<void> {
+  private async reconcileRelease(signal: AbortSignal): Promise<void> {
     const started = performance.now();
     const links = this.usableLinks();
     const { metrics, logger } = this.options;
     try {
-      const outcome = await this.release.reconcile(links);
+      const outcome = await this.release.reconcile(links, signal);
+      if (outcome.action === "waiting") {
+        logger.info("waiting for another helm operation on the release", { message: outcome.message });
+        this.queue.addAfter(RELEASE_KEY, outcome.retryAfterMs);
+        return;
+      }
       this.lastOutcome = outcome;
       this.helmError = undefined;
+      if (outcome.action !== "out-of-date" && outcome.recovered) this.reportRecovery(outcome.recovered);
       metrics?.upgrades.inc({ result: outcome.action === "upgraded" ? "done" : "skipped" });
       if (outcome.action === "upgraded") {
         logger.info("helm upgrade applied the controllers values", {
@@ -256,6 +270,19 @@ export class Manager {
       metrics?.reconcileDuration.observe({ key: "release" }, (performance.now() - started) / 1000);
       for (const obj of this.links.list()) this.queue.add(LINK_KEY_PREFIX + obj.metadata.name);
     }
+  }
+
+  private reportRecovery(recovered: Recovery): void {
+    const whose =
+      recovered.by === "manager"
+        ? "an upgrade of the manager's that was interrupted"
+        : "someone else's helm operation, pending past the bound";
+    const message =
+      `the release was left ${recovered.status} at revision ${recovered.revision} by ${whose}: rolled back to ` +
+      `revision ${recovered.rolledBackTo}, then the controllers values were applied again`;
+    this.options.logger.warn("recovered a stuck release", { ...recovered });
+    this.options.metrics?.recoveries.inc();
+    for (const obj of this.links.list()) this.options.events.event(obj, "Warning", "ReleaseRecovered", message);
   }
 
   /**

@@ -4,6 +4,7 @@ export interface ManagerMetrics {
   upgrades: Counter<"result">;
   reconcileDuration: Histogram<"key">;
   leader: Gauge;
+  recoveries: Counter;
 }
 
 export function managerMetrics(registry: Registry): ManagerMetrics {
@@ -19,6 +20,11 @@ export function managerMetrics(registry: Registry): ManagerMetrics {
       help: "Duration of a reconcile.",
       labelNames: ["key"],
       buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+      registers: [registry],
+    }),
+    recoveries: new Counter({
+      name: "zonesync_manager_release_recoveries_total",
+      help: "Releases found stuck in pending-* and rolled back to the last deployed revision.",
       registers: [registry],
     }),
     leader: new Gauge({

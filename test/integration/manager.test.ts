@@ -1,5 +1,7 @@
-import { readFileSync } from "node:fs";
-import { gunzipSync, gzipSync } from "node:zlib";
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { execa } from "execa";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
 import { Helm } from "../../src/helm/helm.ts";
@@ -10,7 +12,7 @@ import { createLogger, silentLogger } from "../../src/log.ts";
 import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
 import { credentialsSecret } from "../../src/link/credentials.ts";
 import { Manager } from "../../src/manager/manager.ts";
-import type { ReleaseBackend } from "../../src/manager/release.ts";
+import { MANAGER_OPERATION_LABEL, type ReleaseBackend } from "../../src/manager/release.ts";
 import { bundledChartPath, bundledCrdPath } from "../../src/paths.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
 
@@ -32,17 +34,22 @@ type Link = KubeObject & { spec: Record<string, unknown>; status?: LinkStatus };
 /** A real backend that also counts the upgrades it ran. */
 class CountingBackend implements ReleaseBackend {
   upgrades = 0;
+  rollbacks = 0;
   private readonly inner: ReleaseBackend;
   constructor(inner: ReleaseBackend) {
     this.inner = inner;
   }
-  deployedValues() {
-    return this.inner.deployedValues();
+  snapshot() {
+    return this.inner.snapshot();
   }
-  async upgrade(values: Record<string, unknown>) {
-    const result = await this.inner.upgrade(values);
+  async upgrade(values: Record<string, unknown>, options: { operation: string; signal?: AbortSignal }) {
+    const result = await this.inner.upgrade(values, options);
     this.upgrades++;
     return result;
+  }
+  async rollback(revision: number, options: { signal?: AbortSignal }) {
+    await this.inner.rollback(revision, options);
+    this.rollbacks++;
   }
 }
 
@@ -58,6 +65,7 @@ async function startManager(
   const backend = new CountingBackend(
     new HelmReleaseBackend({
       helm,
+      client: hub,
       release: "zonesync",
       namespace,
       chart: options.chart ?? bundledChartPath(),
@@ -109,9 +117,10 @@ async function createLink(link: Link): Promise<void> {
   await hub.create(Resources.zoneSyncLinks, link);
 }
 
-async function releaseEntries(helm: Helm, namespace: string): Promise<Array<{ name: string; replicas?: number }>> {
+type Entry = { name: string; replicas?: number; logLevel?: string };
+async function releaseEntries(helm: Helm, namespace: string): Promise<Entry[]> {
   const values = await helm.getValues("zonesync", namespace);
-  return (values.controllers as Array<{ name: string; replicas?: number }> | undefined) ?? [];
+  return (values.controllers as Entry[] | undefined) ?? [];
 }
 
 async function events(client: KubeClient, namespace: string, reason: string): Promise<KubeObject[]> {
@@ -207,6 +216,116 @@ describe.each([
     expect(backend.upgrades).toBe(2);
     const history = await helm.history("zonesync", namespace);
     expect(history).toHaveLength(2);
+  });
+
+  it("rolls back a release its own killed helm left pending-upgrade, says so, and applies the next change", async () => {
+    const namespace = uniqueName("stuck");
+    await createNamespace(hub, namespace);
+    const name = uniqueName("east");
+    await createLink(linkObject(namespace, name, { replicas: 0 }));
+    const { backend, helm } = await startManager(namespace, { helm: helmFor(helmBinary()) });
+    await eventually(async () => backend.upgrades === 1, 60_000, "the first upgrade");
+
+    // An upgrade of the manager's (its operation label) that waits for a controller that never gets ready (its
+    // credentials are not a kubeconfig), killed like an evicted pod's helm: the release stays pending-upgrade.
+    const killed = execa(
+      helmBinary(),
+      [
+        "upgrade",
+        "zonesync",
+        bundledChartPath(),
+        "--namespace",
+        namespace,
+        "--kubeconfig",
+        cluster("hub").kubeconfigPath,
+        "--reuse-values",
+        "--values",
+        "-",
+        "--wait",
+        "--timeout",
+        "5m",
+        "--labels",
+        `${MANAGER_OPERATION_LABEL}=killed-1`,
+      ],
+      {
+        reject: false,
+        input: JSON.stringify({
+          controllers: [{ name, credentialsSecret: `cluster-credentials-${name}`, replicas: 1 }],
+        }),
+      },
+    );
+    let exited = false;
+    void killed.finally(() => (exited = true));
+    const pendingOrExited = await eventually(
+      async () => {
+        if (exited) return "exited";
+        return (await helm.history("zonesync", namespace)).at(-1)?.status === "pending-upgrade" && "pending";
+      },
+      30_000,
+      "the pending-upgrade revision",
+    );
+    if (pendingOrExited === "exited") {
+      const early = await killed;
+      throw new Error(`helm ended before it was killed (exit ${early.exitCode}): ${early.stderr}`);
+    }
+    killed.kill("SIGKILL");
+    await killed;
+    expect((await helm.history("zonesync", namespace)).at(-1)?.status).toBe("pending-upgrade");
+
+    await hub.patch(Resources.zoneSyncLinks, namespace, name, {
+      spec: { controller: { replicas: 0, logLevel: "debug" } },
+    });
+    const deployment = await eventually(
+      async () => {
+        const d = await hub.get<
+          KubeObject & { spec: { replicas: number; template: { spec: { containers: Array<{ args: string[] }> } } } }
+        >(Resources.deployments, namespace, `zonesync-link-${name}`);
+        return d.spec.template.spec.containers[0]!.args.includes("debug") ? d : undefined;
+      },
+      60_000,
+      "the change to reach the Deployment",
+    );
+    expect(deployment.spec.replicas).toBe(0);
+    expect(backend.rollbacks).toBe(1);
+    const history = await helm.history("zonesync", namespace);
+    expect(history.at(-1)?.status).toBe("deployed");
+    const recovered = await eventually(async () => (await events(hub, namespace, "ReleaseRecovered"))[0], 15_000);
+    expect((recovered as KubeObject & { message?: string }).message).toMatch(
+      /left pending-upgrade at revision 2 by an upgrade of the manager's that was interrupted: rolled back to revision 1/,
+    );
+  });
+
+  it("keeps a person's helm upgrade --reuse-values --set through later link changes", async () => {
+    const namespace = uniqueName("person");
+    await createNamespace(hub, namespace);
+    const name = uniqueName("east");
+    await createLink(linkObject(namespace, name, { replicas: 0 }));
+    const { backend, helm } = await startManager(namespace, { helm: helmFor(helmBinary()) });
+    await eventually(async () => backend.upgrades === 1, 60_000, "the first upgrade");
+    const person = await execa(helmBinary(), [
+      "upgrade",
+      "zonesync",
+      bundledChartPath(),
+      "--namespace",
+      namespace,
+      "--kubeconfig",
+      cluster("hub").kubeconfigPath,
+      "--reuse-values",
+      "--set",
+      "manager.logLevel=debug",
+    ]);
+    expect(person.exitCode).toBe(0);
+    await hub.patch(Resources.zoneSyncLinks, namespace, name, {
+      spec: { controller: { replicas: 0, logLevel: "warn" } },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace))[0]?.logLevel === "warn",
+      60_000,
+      "the link change in the release",
+    );
+    const values = await helm.getValues("zonesync", namespace);
+    expect(values.manager).toEqual({ enabled: false, logLevel: "debug" });
+    expect(backend.upgrades).toBe(2);
   });
 });
 
@@ -418,43 +537,17 @@ describe("the manager", () => {
   it("reports a failing Helm with an Event and a condition, retries, and loses nothing", async () => {
     const namespace = uniqueName("fail");
     await createNamespace(hub, namespace);
-    const helm = helmFor(sharedEnv().helm4);
-    await helm.upgradeInstall({
-      release: "zonesync",
-      chart: bundledChartPath(),
-      namespace,
-      values: { manager: { enabled: false } },
-    });
-    // Mark the release as stuck in an upgrade, as an interrupted helm leaves it: Helm reads the status from the
-    // release record inside its Secret (base64 of gzipped JSON); the label mirrors it.
-    const secrets = await hub.list(Resources.secrets, namespace, { labelSelector: "owner=helm,name=zonesync" });
-    const releaseSecret = secrets.items[0]!.metadata.name!;
-    const setReleaseStatus = async (status: string) => {
-      const current = await hub.get<KubeObject & { data: { release: string } }>(
-        Resources.secrets,
-        namespace,
-        releaseSecret,
-      );
-      const packed = Buffer.from(Buffer.from(current.data.release, "base64").toString(), "base64");
-      const record = JSON.parse(gunzipSync(packed).toString()) as { info: { status: string } };
-      record.info.status = status;
-      const release = Buffer.from(gzipSync(JSON.stringify(record)).toString("base64")).toString("base64");
-      await hub.patch(Resources.secrets, namespace, releaseSecret, {
-        metadata: { labels: { status } },
-        data: { release },
-      });
-    };
-    await setReleaseStatus("pending-upgrade");
-    expect((await helm.status("zonesync", namespace)).status).toBe("pending-upgrade");
+    // A chart that fails to render, as a broken chart or a helm that cannot reach the cluster fails every upgrade.
+    const chart = mkdtempSync(join(tmpdir(), "zonesync-chart-"));
+    cpSync(bundledChartPath(), chart, { recursive: true });
+    const broken = join(chart, "templates", "broken.yaml");
+    writeFileSync(broken, '{{ fail "broken on purpose" }}\n');
 
     const name = uniqueName("f");
     await createLink(linkObject(namespace, name, { replicas: 0 }));
-    const { backend } = await startManager(namespace, { helm });
-    await eventually(
-      async () => (await events(hub, namespace, "HelmUpgradeFailed")).length > 0,
-      30_000,
-      "HelmUpgradeFailed",
-    );
+    const { backend, helm } = await startManager(namespace, { chart });
+    const failed = await eventually(async () => (await events(hub, namespace, "HelmUpgradeFailed"))[0], 30_000);
+    expect((failed as KubeObject & { message?: string }).message).toContain("broken on purpose");
     await eventually(
       async () => {
         const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, name);
@@ -465,8 +558,8 @@ describe("the manager", () => {
     );
     expect(backend.upgrades).toBe(0);
 
-    // The stuck operation clears: the retry (with backoff) applies the entry.
-    await setReleaseStatus("deployed");
+    // The cause goes away: the retry (with backoff) applies the entry.
+    rmSync(broken);
     await eventually(
       async () => (await releaseEntries(helm, namespace)).some((e) => e.name === name),
       60_000,

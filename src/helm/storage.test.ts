@@ -1,6 +1,6 @@
 import { gzipSync } from "node:zlib";
 import { describe, expect, it } from "vitest";
-import { coalesceValues, decodeReleaseData } from "./release.ts";
+import { coalesceValues, decodeReleaseData } from "./storage.ts";
 
 describe("Helm release storage", () => {
   it("decodes base64 of gzipped JSON, and of plain JSON", () => {

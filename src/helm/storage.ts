@@ -1,7 +1,10 @@
 import { gunzipSync } from "node:zlib";
 import type { KubeObject } from "../kube/client.ts";
 import { Resources } from "../kube/resources.ts";
-import type { CheckClient } from "./client.ts";
+import type { KubeClient } from "../kube/client.ts";
+
+/** What reading Helm's storage needs from a client (the checks pass a recording wrapper). */
+export type StorageClient = Pick<KubeClient, "listAll">;
 
 /**
  * The deployed Helm release, read straight from Helm's storage in the cluster (Secret
@@ -18,6 +21,10 @@ export interface HelmRelease {
   chartName: string;
   chartVersion: string;
   appVersion: string;
+  /** What made this revision, e.g. "Upgrade complete", "Preparing upgrade", or the --description given. */
+  description: string;
+  /** When this revision was deployed (for a pending one: when the operation started), RFC 3339. */
+  lastDeployed?: string;
   /** The user-supplied values (`helm get values`). */
   config: Record<string, unknown>;
   /** The chart's values.yaml. */
@@ -28,11 +35,11 @@ export interface HelmRelease {
   source: string;
 }
 
-interface StoredRelease {
+export interface StoredRelease {
   name?: string;
   namespace?: string;
   version?: number;
-  info?: { status?: string };
+  info?: { status?: string; description?: string; last_deployed?: string };
   chart?: { metadata?: { name?: string; version?: string; appVersion?: string }; values?: Record<string, unknown> };
   config?: Record<string, unknown> | null;
 }
@@ -61,13 +68,29 @@ export function coalesceValues(chart: unknown, user: unknown): Record<string, un
   return out;
 }
 
-/** The newest deployed revision of a release, or undefined when there is none in that namespace. */
-export async function readDeployedRelease(
-  client: CheckClient,
+/** One stored revision of a release: what its labels say, and its record (decoded on demand). */
+export interface StoredRevision {
+  revision: number;
+  /** deployed, superseded, failed, pending-install, pending-upgrade, pending-rollback, uninstalling… */
+  status: string;
+  /** `Secret <ns>/<name>` or `ConfigMap <ns>/<name>`. */
+  source: string;
+  /**
+   * The labels of the storage object: Helm keeps a release's own labels (`helm upgrade --labels`) there, not in the
+   * record, next to its system labels (owner, name, status, version, createdAt, modifiedAt).
+   */
+  labels: Record<string, string>;
+  decode(): StoredRelease;
+}
+
+/** Every stored revision of a release in a namespace, newest first (Secret driver, else ConfigMap driver). */
+export async function listRevisions(
+  client: StorageClient,
   namespace: string,
   release: string,
-): Promise<HelmRelease | undefined> {
-  const labelSelector = `owner=helm,name=${release},status=deployed`;
+  options: { status?: string } = {},
+): Promise<StoredRevision[]> {
+  const labelSelector = `owner=helm,name=${release}${options.status ? `,status=${options.status}` : ""}`;
   type Stored = KubeObject & { data?: Record<string, string> };
   let items = (await client.listAll<Stored>(Resources.secrets, namespace, { labelSelector })).items;
   let kind = "Secret";
@@ -77,23 +100,45 @@ export async function readDeployedRelease(
     kind = "ConfigMap";
     encoded = (o: Stored) => o.data?.release ?? "";
   }
-  const revision = (o: Stored) => Number(o.metadata.labels?.version ?? 0);
-  const newest = items.sort((a, b) => revision(b) - revision(a))[0];
-  if (!newest) return undefined;
-  const stored = decodeReleaseData(encoded(newest));
+  return items
+    .map((o) => ({
+      revision: Number(o.metadata.labels?.version ?? 0),
+      status: o.metadata.labels?.status ?? "unknown",
+      source: `${kind} ${namespace}/${o.metadata.name}`,
+      labels: o.metadata.labels ?? {},
+      decode: () => decodeReleaseData(encoded(o)),
+    }))
+    .sort((a, b) => b.revision - a.revision);
+}
+
+/** A stored revision as a HelmRelease. */
+export function toHelmRelease(revision: StoredRevision, namespace: string, release: string): HelmRelease {
+  const stored = revision.decode();
   const chartValues = stored.chart?.values ?? {};
   const config = stored.config ?? {};
   return {
     name: stored.name ?? release,
     namespace: stored.namespace ?? namespace,
-    revision: stored.version ?? revision(newest),
-    status: stored.info?.status ?? "deployed",
+    revision: stored.version ?? revision.revision,
+    status: stored.info?.status ?? revision.status,
     chartName: stored.chart?.metadata?.name ?? "",
     chartVersion: stored.chart?.metadata?.version ?? "",
     appVersion: stored.chart?.metadata?.appVersion ?? "",
+    description: stored.info?.description ?? "",
+    lastDeployed: stored.info?.last_deployed,
     config,
     chartValues,
     values: coalesceValues(chartValues, config),
-    source: `${kind} ${namespace}/${newest.metadata.name}`,
+    source: revision.source,
   };
+}
+
+/** The newest deployed revision of a release, or undefined when there is none in that namespace. */
+export async function readDeployedRelease(
+  client: StorageClient,
+  namespace: string,
+  release: string,
+): Promise<HelmRelease | undefined> {
+  const [newest] = await listRevisions(client, namespace, release, { status: "deployed" });
+  return newest ? toHelmRelease(newest, namespace, release) : undefined;
 }
