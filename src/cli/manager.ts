@@ -8,6 +8,7 @@ import { Helm } from "../helm/helm.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { HealthServer } from "../kube/health.ts";
 import { LeaderElector } from "../kube/leader.ts";
+import { describeError } from "../kube/errors.ts";
 import { createLogger } from "../log.ts";
 import { HelmReleaseBackend } from "../manager/helm-backend.ts";
 import { Manager } from "../manager/manager.ts";
@@ -37,6 +38,7 @@ interface ManagerFlags {
   leaderElect: boolean;
   httpAddr?: string;
   helmTimeout: string;
+  syncTimeout: string;
 }
 
 function readBaseValues(path: string | undefined): Record<string, unknown> | undefined {
@@ -76,6 +78,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
   const level = choiceFlag("--log-level", flags.logLevel, LOG_LEVELS);
   const format = choiceFlag("--log-format", flags.logFormat, LOG_FORMATS);
   durationFlag("--helm-timeout", flags.helmTimeout, { minMs: 1000 });
+  const syncTimeoutMs = durationFlag("--sync-timeout", flags.syncTimeout, { minMs: 1000 });
   const logger = createLogger({ level, format, component: "manager" });
   const client = clientFor(flags, "cluster");
   const baseValues = readBaseValues(flags.baseValues);
@@ -113,7 +116,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
       })
     : undefined;
   const startLoops = async () => {
-    await manager.start();
+    await manager.start({ syncTimeoutMs });
     await zoneSync?.start();
   };
   /** On shutdown a running helm may finish (within the chart's grace period); when leadership is lost, nothing may. */
@@ -126,11 +129,12 @@ async function runManager(flags: ManagerFlags): Promise<void> {
     address: flags.httpAddr,
     registry,
     logger,
-    liveness: {
-      informers: () => ({ ok: !leading || manager.healthy, detail: "ZoneSyncLink and Deployment watches" }),
-    },
+    // Liveness is the process answering (its event loop runs): nothing that depends on the API server, or a
+    // control-plane upgrade would restart the leader, maybe in the middle of a helm upgrade.
+    liveness: {},
     readiness: {
       synced: () => ({ ok: !leading || manager.synced, detail: leading ? "initial list of links" : "standing by" }),
+      watches: () => ({ ok: !leading || manager.healthy, detail: "ZoneSyncLink, Deployment and Secret watches" }),
       // The same code as `zonesync check --probe`, in-process: the checks of what the manager itself needs (the API
       // server, the ZoneSyncLink CRD and its version). The link controllers' health is theirs to report; tying the
       // manager's readiness to it would block `helm upgrade --wait` of the release on any one broken link.
@@ -165,19 +169,19 @@ async function runManager(flags: ManagerFlags): Promise<void> {
   const identity = process.env.POD_NAME ?? `${hostname()}-${process.pid}`;
   let elector: LeaderElector | undefined;
   let shuttingDown = false;
-  const stopped = new Promise<void>((resolve) => {
-    const shutdown = (signal: string) => {
-      shuttingDown = true;
-      logger.info("shutting down", { signal });
-      void (async () => {
-        await (elector ? elector.stop() : stopLoops(SHUTDOWN_GRACE_MS));
-        await health.close();
-        resolve();
-      })();
-    };
-    process.once("SIGTERM", () => shutdown("SIGTERM"));
-    process.once("SIGINT", () => shutdown("SIGINT"));
-  });
+  const stopped = Promise.withResolvers<void>();
+  const shutdown = (reason: string): void => {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    logger.info("shutting down", { reason });
+    void (async () => {
+      await (elector ? elector.stop() : stopLoops(SHUTDOWN_GRACE_MS));
+      await health.close();
+      stopped.resolve();
+    })();
+  };
+  process.once("SIGTERM", () => shutdown("SIGTERM"));
+  process.once("SIGINT", () => shutdown("SIGINT"));
 
   if (flags.leaderElect) {
     elector = new LeaderElector({
@@ -190,7 +194,17 @@ async function runManager(flags: ManagerFlags): Promise<void> {
         leading = true;
         metrics.leader.set(1);
         logger.info("leading; starting the control loops", { identity });
-        await startLoops();
+        try {
+          await startLoops();
+        } catch (err) {
+          // A leader that cannot start must not keep the Lease doing nothing: give it up and exit non-zero, so a
+          // standby takes over and Kubernetes restarts this pod.
+          logger.error("the control loops could not start; releasing the lease and exiting", {
+            error: describeError(err),
+          });
+          process.exitCode = 1;
+          shutdown("startup failure");
+        }
       },
       onStoppedLeading: async () => {
         metrics.leader.set(0);
@@ -208,7 +222,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
     metrics.leader.set(1);
     await startLoops();
   }
-  await stopped;
+  await stopped.promise;
 }
 
 export function registerManager(program: Command): void {
@@ -237,6 +251,7 @@ export function registerManager(program: Command): void {
     .option("--no-leader-elect", "run without leader election (one replica only)")
     .option("--http-addr <host:port>", "health and metrics address (default $ZONESYNC_HTTP_ADDR or 0.0.0.0:8080)")
     .option("--helm-timeout <duration>", "timeout of one helm upgrade", "5m")
+    .option("--sync-timeout <duration>", "how long the first list of links may take before the manager gives up", "60s")
     .addHelpText(
       "after",
       `

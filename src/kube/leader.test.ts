@@ -1,21 +1,12 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { KubeClient, RequestOptions } from "./client.ts";
 import { KubeApiError } from "./errors.ts";
-import { LeaderElector, leaseExpiry, microTime } from "./leader.ts";
+import { LeaderElector, microTime } from "./leader.ts";
 import { resourcePath, Resources } from "./resources.ts";
 
 describe("lease helpers", () => {
   it("writes MicroTime with six fractional digits", () => {
     expect(microTime(new Date("2024-05-06T07:08:09.123Z"))).toBe("2024-05-06T07:08:09.123000Z");
-  });
-
-  it("expires a held lease at renewTime + duration; a free one is always expired", () => {
-    const renewTime = "2024-05-06T07:08:09.000000Z";
-    const at = Date.parse(renewTime);
-    expect(leaseExpiry({ holderIdentity: "a", renewTime, leaseDurationSeconds: 15 })).toBe(at + 15_000);
-    expect(leaseExpiry({ holderIdentity: "", renewTime, leaseDurationSeconds: 15 })).toBe(-Infinity);
-    expect(leaseExpiry({ holderIdentity: null })).toBe(-Infinity);
-    expect(leaseExpiry({ holderIdentity: "a", acquireTime: renewTime, leaseDurationSeconds: 1 })).toBe(at + 1000);
   });
 });
 
@@ -123,6 +114,8 @@ class LeaseServer {
 class Connection implements Pick<KubeClient, "request"> {
   /** "refuse": every request fails at once; "hang": every request times out after its timeoutMs. */
   fault: "refuse" | "hang" | undefined;
+  /** Every answer takes this long (a slow API server); past the request's timeoutMs it times out instead. */
+  delayMs = 0;
   private readonly server: LeaseServer;
 
   constructor(server: LeaseServer) {
@@ -132,7 +125,16 @@ class Connection implements Pick<KubeClient, "request"> {
   async request<T>(method: string, path: string, options: RequestOptions = {}): Promise<T> {
     const fault = this.fault;
     await Promise.resolve(); // answers arrive asynchronously, so concurrent candidates interleave
-    if (fault === "hang") await new Promise((resolve) => setTimeout(resolve, options.timeoutMs ?? 30_000));
+    const timeoutMs = options.timeoutMs ?? 30_000;
+    if (fault === "hang") await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+    if (!fault && this.delayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, Math.min(this.delayMs, timeoutMs)));
+      if (this.delayMs > timeoutMs) {
+        throw new KubeApiError(`${method} ${path}: cannot reach https://fake`, 0, "Unreachable", method, path, {
+          cause: new Error(`timed out after ${timeoutMs} ms`),
+        });
+      }
+    }
     if (fault) {
       throw new KubeApiError(`${method} ${path}: cannot reach https://fake`, 0, "Unreachable", method, path, {
         cause: new TypeError("fetch failed"),
@@ -238,39 +240,54 @@ describe("LeaderElector", () => {
     expect(a.elector.leader).toBe("a");
   });
 
-  it("leaves another holder's Lease alone until its renewTime + its own leaseDuration, then takes it", async () => {
-    // Held by "old" for 30 s, last renewed so that it expires 1 ms after b's attempt at 10 s.
-    server.seed({
-      holderIdentity: "old",
-      leaseDurationSeconds: 30,
-      acquireTime: at(-60_000),
-      renewTime: at(-20_000 + 1),
-      leaseTransitions: 3,
-    });
-    const held = structuredClone(server.lease);
-    const b = candidate("b", { leaseDurationSeconds: 20 });
-    b.elector.start();
+  it.each([
+    { clock: "behind (renewTime an hour ago)", renewTime: at(-3_600_000) },
+    { clock: "ahead (renewTime in an hour)", renewTime: at(3_600_000) },
+  ])(
+    "judges another holder's Lease by its own clock, whatever the holder's is $clock: taken leaseDuration after it stopped changing",
+    async ({ renewTime }) => {
+      server.seed({
+        holderIdentity: "old",
+        leaseDurationSeconds: 20,
+        acquireTime: renewTime,
+        renewTime,
+        leaseTransitions: 3,
+      });
+      const held = structuredClone(server.lease);
+      const b = candidate("b");
+      b.elector.start(); // first sees the record at 0 s, tries every 2 s
 
-    await advanceTo(10_000);
-    expect(server.calls.at(-1)).toBe("10000 GET");
-    expect(b.elector.isLeader).toBe(false);
-    expect(b.elector.leader).toBe("old");
-    expect(server.lease).toEqual(held);
+      await advanceTo(18_000);
+      expect(b.elector.isLeader).toBe(false);
+      expect(b.elector.leader).toBe("old");
+      expect(server.lease).toEqual(held);
 
-    await advanceTo(12_000);
-    expect(b.elector.isLeader).toBe(true);
-    expect(server.lease?.spec).toEqual({
-      holderIdentity: "b",
-      leaseDurationSeconds: 20,
-      acquireTime: at(12_000),
-      renewTime: at(12_000),
-      leaseTransitions: 4,
-    });
-    expect(b.leaders).toEqual(["old", "b"]);
-    expect(log).toEqual(["12000 start b"]);
+      await advanceTo(20_000);
+      expect(b.elector.isLeader).toBe(true);
+      expect(server.lease?.spec).toEqual({
+        holderIdentity: "b",
+        leaseDurationSeconds: 15,
+        acquireTime: at(20_000),
+        renewTime: at(20_000),
+        leaseTransitions: 4,
+      });
+      expect(b.leaders).toEqual(["old", "b"]);
+      expect(log).toEqual(["20000 start b"]);
+    },
+  );
+
+  it("never takes a Lease whose holder keeps renewing, however old its clock says the renewals are", async () => {
+    const b = candidate("b");
+    for (let t = 0; t <= 60_000; t += 3000) {
+      server.seed({ holderIdentity: "old", leaseDurationSeconds: 15, renewTime: at(t - 3_600_000) });
+      await advanceTo(t);
+      expect(b.elector.isLeader).toBe(false);
+      if (t === 0) b.elector.start();
+    }
+    expect(log).toEqual([]);
   });
 
-  it("takes over from a crashed leader (no release) exactly at its last renewTime + leaseDuration", async () => {
+  it("takes over from a crashed leader (no release) exactly leaseDuration after it last saw the Lease change", async () => {
     const a = candidate("a");
     const b = candidate("b");
     a.elector.start();
@@ -278,21 +295,22 @@ describe("LeaderElector", () => {
     b.elector.start(); // tries at 1 s, 3 s, 5 s, ...
     await advanceTo(5000);
     expect(b.elector.leader).toBe("a");
-    await a.elector.stop({ release: false }); // last renewed at 4 s, so the Lease expires at 19 s
+    // Last renewed at 4 s, which b saw at its try at 5 s: b waits until 5 + 15 s, and takes it at its try at 21 s.
+    await a.elector.stop({ release: false });
     expect(server.lease?.spec).toMatchObject({ holderIdentity: "a", renewTime: at(4000) });
 
-    await advanceTo(18_999);
-    expect(b.elector.isLeader).toBe(false);
     await advanceTo(19_000);
+    expect(b.elector.isLeader).toBe(false);
+    await advanceTo(21_000);
     expect(b.elector.isLeader).toBe(true);
     expect(server.lease?.spec).toEqual({
       holderIdentity: "b",
       leaseDurationSeconds: 15,
-      acquireTime: at(19_000),
-      renewTime: at(19_000),
+      acquireTime: at(21_000),
+      renewTime: at(21_000),
       leaseTransitions: 1,
     });
-    expect(log).toEqual(["0 start a", "5000 abort a", "5000 stop a", "19000 start b"]);
+    expect(log).toEqual(["0 start a", "5000 abort a", "5000 stop a", "21000 start b"]);
     expect(b.leaders).toEqual(["a", "b"]);
   });
 
@@ -316,10 +334,58 @@ describe("LeaderElector", () => {
       expect(server.lease?.spec).toMatchObject({ holderIdentity: "a", renewTime: at(4000) });
 
       await advanceTo(19_000);
+      expect(b.elector.isLeader).toBe(false);
+      await advanceTo(21_000);
       expect(b.elector.isLeader).toBe(true);
-      expect(log).toEqual(["0 start a", "16000 abort a", "16000 stop a", "19000 start b"]);
+      expect(log).toEqual(["0 start a", "16000 abort a", "16000 stop a", "21000 start b"]);
     },
   );
+
+  it("bounds a whole renew round by one deadline: a slow API server cannot keep a leader past renewDeadline", async () => {
+    const a = candidate("a");
+    a.elector.start();
+    await advanceTo(5000);
+    // Each answer takes 6 s: a read and a write fit in no 10 s round (each alone would fit a per-request timeout).
+    a.connection.delayMs = 6000;
+    await advanceTo(15_999);
+    expect(a.elector.isLeader).toBe(true);
+    await advanceTo(16_000);
+    expect(a.elector.isLeader).toBe(false);
+    expect(log).toEqual(["0 start a", "16000 abort a", "16000 stop a"]);
+    expect(server.lease?.spec).toMatchObject({ holderIdentity: "a", renewTime: at(4000) });
+  });
+
+  it("never starts leading when stopped during its acquire, and gives the Lease back", async () => {
+    const a = candidate("a");
+    a.connection.delayMs = 1000;
+    a.elector.start(); // GET answered at 1 s, the create at 2 s
+    await advanceTo(1500);
+    const stopped = a.elector.stop();
+    await advanceTo(10_000);
+    await stopped;
+    expect(log).toEqual([]);
+    expect(a.elector.isLeader).toBe(false);
+    expect(server.lease?.spec).toMatchObject({ holderIdentity: "", leaseDurationSeconds: 1 });
+  });
+
+  it("keeps renewing the Lease while a stopping leader winds its work down, then releases it", async () => {
+    const a = candidate("a", { holdStop: true });
+    const b = candidate("b");
+    a.elector.start();
+    await advanceTo(0);
+    b.elector.start();
+    await advanceTo(1000);
+    const stop = a.elector.stop();
+    await advanceTo(30_000); // onStoppedLeading still running: a helm upgrade finishing
+    expect(a.elector.isLeader).toBe(false);
+    expect(b.elector.isLeader).toBe(false);
+    expect(server.lease?.spec).toMatchObject({ holderIdentity: "a", renewTime: at(29_000) });
+    a.finishStopping();
+    await stop;
+    expect(server.lease?.spec).toMatchObject({ holderIdentity: "" });
+    await advanceTo(32_000);
+    expect(b.elector.isLeader).toBe(true);
+  });
 
   it("campaigns again after stepping down and re-takes its own unexpired Lease without a transition", async () => {
     const a = candidate("a");
@@ -407,8 +473,8 @@ describe("LeaderElector", () => {
       transitions: 0,
     },
     {
-      lease: "expired",
-      seed: { holderIdentity: "old", leaseDurationSeconds: 15, renewTime: at(-20_000), leaseTransitions: 3 },
+      lease: "released",
+      seed: { holderIdentity: "", leaseDurationSeconds: 1, renewTime: at(-20_000), leaseTransitions: 3 },
       refused: ["PUT Conflict"],
       transitions: 4,
     },

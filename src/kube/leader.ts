@@ -23,14 +23,6 @@ export function microTime(date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000Z");
 }
 
-/** When a Lease held by someone else may be taken: its renewTime plus its duration; free when nobody holds it. */
-export function leaseExpiry(spec: Lease["spec"]): number {
-  if (!spec.holderIdentity) return -Infinity;
-  const renewed = Date.parse(spec.renewTime ?? spec.acquireTime ?? "");
-  if (Number.isNaN(renewed)) return -Infinity;
-  return renewed + (spec.leaseDurationSeconds ?? 0) * 1000;
-}
-
 export interface LeaderElectorOptions {
   /** Only `request` is used (GET/PUT/POST of the Lease), so tests can pass an in-memory API server. */
   client: Pick<KubeClient, "request">;
@@ -54,6 +46,22 @@ export interface LeaderElectorOptions {
   logger?: Logger;
 }
 
+/** What a request may still take before `deadline` (at least 1 ms: a passed deadline fails at once). */
+function remaining(deadline: number): number {
+  return Math.max(1, deadline - Date.now());
+}
+
+/** The parts of a Lease whose change shows that its holder is alive (client-go's LeaderElectionRecord). */
+function recordOf(spec: Lease["spec"]): string {
+  return JSON.stringify([
+    spec.holderIdentity ?? "",
+    spec.leaseDurationSeconds ?? 0,
+    spec.acquireTime ?? "",
+    spec.renewTime ?? "",
+    spec.leaseTransitions ?? 0,
+  ]);
+}
+
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve();
@@ -68,11 +76,16 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
- * Lease-based leader election on a coordination.k8s.io/v1 Lease, like client-go's: a candidate takes the Lease when
- * it is free or expired (renewTime + leaseDuration in the past), the leader renews it every retry period, and every
- * write is a replace with the read resourceVersion, so of two candidates racing exactly one wins (the other gets a
- * conflict). A leader that cannot renew within the renew deadline, or sees another holder, steps down and becomes a
- * candidate again. `stop()` releases the Lease (holder emptied, duration 1 s) so a successor takes over at once.
+ * Lease-based leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics:
+ * - Expiry is judged by the local clock only: a held Lease expires leaseDuration after this candidate last saw its
+ *   record change, never by comparing the holder's renewTime with the local time (clocks of two nodes differ).
+ * - The leader renews every retry period; one renew round (every attempt in it, each read and write) has one
+ *   deadline, renewDeadline from its start. A round that ends without success ends the leadership.
+ * - Every write is a replace with the read resourceVersion, so of two candidates racing exactly one wins.
+ * - A leader that sees another holder steps down at once.
+ * - `stop()` ends leadership (signal aborted), keeps the Lease renewed while onStoppedLeading winds the work down,
+ *   then releases it (holder emptied, duration 1 s) so a successor takes over at once. A stop during an acquire
+ *   never starts leading.
  */
 export class LeaderElector {
   readonly identity: string;
@@ -84,6 +97,9 @@ export class LeaderElector {
   private loop: Promise<void> | undefined;
   private leading = false;
   private observedLeader: string | undefined;
+  /** The Lease record as last seen, and when (local clock): the basis of expiry. */
+  private observedRecord: string | undefined;
+  private observedTime = 0;
   private release = true;
 
   constructor(options: LeaderElectorOptions) {
@@ -132,9 +148,15 @@ export class LeaderElector {
   private async run(): Promise<void> {
     const stop = this.stopping.signal;
     while (!stop.aborted) {
-      if (!(await this.tryAcquireOrRenew())) {
+      const attemptStarted = Date.now();
+      if (!(await this.tryAcquireOrRenew(attemptStarted + this.renewDeadlineMs))) {
         await sleep(this.retryMs * (1 + Math.random() * 0.2), stop);
         continue;
+      }
+      if (stop.aborted) {
+        // Stopped while acquiring: never lead; give the Lease back.
+        if (this.release) await this.releaseLease();
+        return;
       }
       await this.lead();
     }
@@ -156,34 +178,60 @@ export class LeaderElector {
     } catch (err) {
       this.log?.error("onStartedLeading failed", { lease: this.options.name, error: describeError(err) });
     }
-    let lastRenew = Date.now();
     while (!stop.aborted) {
       await sleep(this.retryMs, stop);
       if (stop.aborted) break;
-      if (await this.tryAcquireOrRenew()) {
-        lastRenew = Date.now();
-        continue;
-      }
-      const heldByOther = this.observedLeader !== undefined && this.observedLeader !== this.identity;
-      if (heldByOther || Date.now() - lastRenew > this.renewDeadlineMs) {
+      if ((await this.renewRound(stop)) === "lost") {
         this.log?.warn("lost leadership", { lease: this.options.name, identity: this.identity, holder: this.leader });
         break;
       }
     }
     this.leading = false;
     leadership.abort(new Error("leadership ended"));
+    // Stopping (not lost): the Lease stays ours, renewed, until the work has wound down.
+    const windingDown = new AbortController();
+    const holding = stop.aborted && this.release ? this.keepRenewing(windingDown.signal) : undefined;
     try {
       await this.options.onStoppedLeading?.();
     } catch (err) {
       this.log?.error("onStoppedLeading failed", { lease: this.options.name, error: describeError(err) });
     }
+    windingDown.abort();
+    await holding;
     if (stop.aborted && this.release) await this.releaseLease();
   }
 
-  private async getLease(): Promise<Lease | undefined> {
+  /**
+   * One renew round: attempts every retry period until one succeeds, all within one deadline (renewDeadline from
+   * the round's start, which also bounds every request). Lost when the deadline passes or another holder shows.
+   */
+  private async renewRound(stop: AbortSignal): Promise<"renewed" | "lost" | "stopped"> {
+    const deadline = Date.now() + this.renewDeadlineMs;
+    for (;;) {
+      if (await this.tryAcquireOrRenew(deadline)) return "renewed";
+      if (stop.aborted) return "stopped";
+      if (this.observedLeader !== undefined && this.observedLeader !== this.identity) return "lost";
+      const left = deadline - Date.now();
+      if (left <= 0) return "lost";
+      await sleep(Math.min(this.retryMs, left), stop);
+      if (stop.aborted) return "stopped";
+      if (Date.now() >= deadline) return "lost";
+    }
+  }
+
+  /** Renews every retry period until `done` aborts (while a stopping leader's work winds down). */
+  private async keepRenewing(done: AbortSignal): Promise<void> {
+    while (!done.aborted) {
+      await sleep(this.retryMs, done);
+      if (done.aborted) return;
+      await this.tryAcquireOrRenew(Date.now() + this.renewDeadlineMs);
+    }
+  }
+
+  private async getLease(deadline: number): Promise<Lease | undefined> {
     const path = resourcePath(Resources.leases, this.options.namespace, this.options.name);
     try {
-      const raw = await this.options.client.request<unknown>("GET", path, { timeoutMs: this.renewDeadlineMs });
+      const raw = await this.options.client.request<unknown>("GET", path, { timeoutMs: remaining(deadline) });
       return leaseSchema.parse(raw);
     } catch (err) {
       if (isNotFound(err)) return undefined;
@@ -191,7 +239,7 @@ export class LeaderElector {
     }
   }
 
-  private async writeLease(lease: Lease | undefined, spec: Lease["spec"]): Promise<Lease> {
+  private async writeLease(lease: Lease | undefined, spec: Lease["spec"], deadline: number): Promise<Lease> {
     const { client, name, namespace } = this.options;
     const body = {
       apiVersion: apiVersionOf(Resources.leases),
@@ -202,16 +250,21 @@ export class LeaderElector {
     const raw = lease
       ? await client.request<unknown>("PUT", resourcePath(Resources.leases, namespace, name), {
           body,
-          timeoutMs: this.renewDeadlineMs,
+          timeoutMs: remaining(deadline),
         })
       : await client.request<unknown>("POST", resourcePath(Resources.leases, namespace), {
           body,
-          timeoutMs: this.renewDeadlineMs,
+          timeoutMs: remaining(deadline),
         });
     return leaseSchema.parse(raw);
   }
 
   private observe(lease: Lease | undefined): void {
+    const record = lease ? recordOf(lease.spec) : undefined;
+    if (record !== this.observedRecord) {
+      this.observedRecord = record;
+      this.observedTime = Date.now();
+    }
     const holder = lease?.spec.holderIdentity || undefined;
     if (holder !== this.observedLeader) {
       this.observedLeader = holder;
@@ -219,25 +272,34 @@ export class LeaderElector {
     }
   }
 
-  /** One attempt; true when this candidate holds the Lease afterwards. Never throws. */
-  private async tryAcquireOrRenew(): Promise<boolean> {
-    const now = new Date();
+  /** A held Lease is valid until leaseDuration after its record last changed, as seen on the local clock. */
+  private heldByOtherAndValid(lease: Lease | undefined, now: number): boolean {
+    const spec = lease?.spec;
+    if (!spec?.holderIdentity || spec.holderIdentity === this.identity) return false;
+    return this.observedTime + (spec.leaseDurationSeconds ?? 0) * 1000 > now;
+  }
+
+  /** One attempt, all its requests within `deadline`; true when this candidate holds the Lease afterwards. Never throws. */
+  private async tryAcquireOrRenew(deadline: number): Promise<boolean> {
     try {
-      const lease = await this.getLease();
+      const lease = await this.getLease(deadline);
+      this.observe(lease);
+      const now = new Date();
+      if (this.heldByOtherAndValid(lease, now.getTime())) return false;
       const spec = lease?.spec ?? {};
       const mine = spec.holderIdentity === this.identity;
-      if (lease && !mine && leaseExpiry(spec) > now.getTime()) {
-        this.observe(lease);
-        return false;
-      }
-      const written = await this.writeLease(lease, {
-        ...spec,
-        holderIdentity: this.identity,
-        leaseDurationSeconds: this.leaseMs / 1000,
-        acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
-        renewTime: microTime(now),
-        leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? -1) + 1,
-      });
+      const written = await this.writeLease(
+        lease,
+        {
+          ...spec,
+          holderIdentity: this.identity,
+          leaseDurationSeconds: this.leaseMs / 1000,
+          acquireTime: mine && spec.acquireTime ? spec.acquireTime : microTime(now),
+          renewTime: microTime(now),
+          leaseTransitions: mine ? (spec.leaseTransitions ?? 0) : (spec.leaseTransitions ?? -1) + 1,
+        },
+        deadline,
+      );
       this.observe(written);
       return true;
     } catch (err) {
@@ -258,17 +320,22 @@ export class LeaderElector {
 
   /** Empties the holder and shortens the duration, if this candidate still holds the Lease. */
   private async releaseLease(): Promise<void> {
+    const deadline = Date.now() + this.renewDeadlineMs;
     try {
-      const lease = await this.getLease();
+      const lease = await this.getLease(deadline);
       if (!lease || lease.spec.holderIdentity !== this.identity) return;
       const now = microTime(new Date());
-      const written = await this.writeLease(lease, {
-        ...lease.spec,
-        holderIdentity: "",
-        leaseDurationSeconds: 1,
-        acquireTime: now,
-        renewTime: now,
-      });
+      const written = await this.writeLease(
+        lease,
+        {
+          ...lease.spec,
+          holderIdentity: "",
+          leaseDurationSeconds: 1,
+          acquireTime: now,
+          renewTime: now,
+        },
+        deadline,
+      );
       this.observe(written);
       this.log?.info("released the lease", { lease: this.options.name, identity: this.identity });
     } catch (err) {

@@ -151,11 +151,17 @@ export class Manager {
     return this.queue.depth;
   }
 
-  async start(): Promise<void> {
+  /** Starts the watches and, once they listed (within `syncTimeoutMs`, default 60 s), the workers; else throws. */
+  async start(options: { syncTimeoutMs?: number } = {}): Promise<void> {
+    const timeoutMs = options.syncTimeoutMs ?? 60_000;
     this.links.start();
     this.deployments.start();
     this.secrets.start();
-    await Promise.all([this.links.waitForSync(), this.deployments.waitForSync(), this.secrets.waitForSync()]);
+    await Promise.all([
+      this.links.waitForSync(timeoutMs),
+      this.deployments.waitForSync(timeoutMs),
+      this.secrets.waitForSync(timeoutMs),
+    ]);
     this.queue.add(RELEASE_KEY);
     this.running = this.queue.run((key, signal) => this.process(key, signal), {
       workers: 2,

@@ -43,7 +43,7 @@ import { OutcomeBook } from "./outcomes.ts";
 import { targetPolicy, type CompiledPolicy } from "./policy.ts";
 import { Reachability } from "./reachability.ts";
 import { DEFAULT_RENEW_AFTER, renewalDue, tokenLifetime, withToken, type TokenLifetime } from "./renewal.ts";
-import { MirrorRejectedError, Reconciler, type Outcome } from "./reconciler.ts";
+import { MirrorRejectedError, NotLeadingError, Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
 import { parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
@@ -247,8 +247,10 @@ export class LinkController {
       name: leaseName(this.link),
       namespace: this.namespace,
       identity: options.identity ?? process.env.POD_NAME ?? `${hostname()}-${process.pid}`,
-      leaseDurationSeconds: options.leaseDurationSeconds ?? 12,
-      renewDeadlineSeconds: options.renewDeadlineSeconds ?? 8,
+      // Expiry is judged from when a standby last saw the Lease change, up to one retry period late, and it tries
+      // every retry period: a standby takes over within 9 + 2 × 2.4 s, under 15 s, of the leader's last renewal.
+      leaseDurationSeconds: options.leaseDurationSeconds ?? 9,
+      renewDeadlineSeconds: options.renewDeadlineSeconds ?? 6,
       retryPeriodSeconds: options.retryPeriodSeconds ?? 2,
       logger: this.logger,
       onStartedLeading: () => this.onStartedLeading(),
@@ -449,6 +451,7 @@ export class LinkController {
       fieldManager: fieldManager(this.link),
       local: this.local!,
       observer: { write: (verb, resource) => this.metrics.writes.inc({ verb, resource }) },
+      mayWrite: () => this.leading && !this.stopped,
     });
   }
 
@@ -665,6 +668,7 @@ export class LinkController {
                 ctx: { link: this.link, linkUid, cluster: "", sliceVersion: this.localSliceVersion },
                 fieldManager: fieldManager(this.link),
                 local,
+                mayWrite: () => this.leading && !this.stopped,
               }))
             : undefined;
         const deleted = linkUid ? ((await reconciler?.deleteAll(mirrorSelector(linkUid))) ?? 0) : 0;
@@ -829,6 +833,10 @@ export class LinkController {
   private onReconcileError(key: string, err: unknown): void {
     if (CONTROL_KEYS.has(key)) {
       this.logger.warn("controller work failed; retrying with backoff", { work: key, error: describeError(err) });
+      return;
+    }
+    if (err instanceof NotLeadingError) {
+      this.logger.debug("reconcile stopped: leadership ended", { key });
       return;
     }
     const message = describeError(err);

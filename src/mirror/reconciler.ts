@@ -58,6 +58,19 @@ export interface ReconcilerOptions {
   fieldManager: string;
   local: LocalMirrors;
   observer?: WriteObserver;
+  /**
+   * Asked before every write: false once this controller lost its Lease (or stopped), so a reconcile in flight
+   * writes nothing more; another leader may already be writing.
+   */
+  mayWrite?: () => boolean;
+}
+
+/** A write refused because this controller no longer leads: the reconcile ends there, without a retry storm. */
+export class NotLeadingError extends Error {
+  override readonly name = "NotLeadingError";
+  constructor(what: string) {
+    super(`not writing ${what}: this controller no longer holds the link's Lease`);
+  }
 }
 
 const NONE: Outcome = { writes: 0, mirrored: false, endpoints: 0 };
@@ -350,8 +363,13 @@ export class Reconciler {
    * createOnly): an existing object is ours only if it carries the label (a cache that has not caught up with our
    * own create); without it, it is a NameConflictError.
    */
+  private ensureLeading(what: string): void {
+    if (this.options.mayWrite && !this.options.mayWrite()) throw new NotLeadingError(what);
+  }
+
   private async apply(type: ResourceType, d: Desired, cached: boolean): Promise<string | undefined> {
     const { client, fieldManager, observer } = this.options;
+    this.ensureLeading(`${type.kind} ${d.namespace}/${d.name}`);
     const resource = type === Resources.services ? "service" : "endpointslice";
     try {
       if (!cached) {
@@ -380,6 +398,7 @@ export class Reconciler {
   private async delete(type: ResourceType, obj: LocalMirror): Promise<number> {
     const { client, observer } = this.options;
     const { namespace, name, uid } = obj.metadata;
+    this.ensureLeading(`the deletion of ${type.kind} ${namespace}/${name}`);
     this.written.delete(`${namespace}/${name}`);
     try {
       const deleted = await client.delete(type, namespace, name, uid ? { uid } : {});
@@ -393,6 +412,7 @@ export class Reconciler {
   }
 
   private async createNamespace(namespace: string): Promise<number> {
+    this.ensureLeading(`namespace ${namespace}`);
     try {
       await this.options.client.create(Resources.namespaces, {
         metadata: {

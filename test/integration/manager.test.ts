@@ -14,6 +14,7 @@ import { credentialsSecret } from "../../src/link/credentials.ts";
 import { Manager } from "../../src/manager/manager.ts";
 import { MANAGER_OPERATION_LABEL, type ReleaseBackend } from "../../src/manager/release.ts";
 import { bundledChartPath, bundledCrdPath } from "../../src/paths.ts";
+import { kubeconfigYaml } from "../env/index.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
 
 /**
@@ -566,5 +567,67 @@ describe("the manager", () => {
       "the retried upgrade",
     );
     await eventually(async () => backend.upgrades === 1, 30_000, "the helm process to return");
+  });
+});
+
+describe("the manager process", () => {
+  it("gives up the Lease and exits non-zero when, as leader, its watches cannot sync", async () => {
+    const namespace = uniqueName("nosync");
+    await createNamespace(hub, namespace);
+    // An identity that may hold the Lease and record Events, but not list the links: the first sync never ends.
+    await hub.create(Resources.serviceAccounts, { metadata: { name: "manager", namespace } });
+    await hub.create(Resources.roles, {
+      metadata: { name: "lease-only", namespace },
+      rules: [
+        { apiGroups: ["coordination.k8s.io"], resources: ["leases"], verbs: ["get", "create", "update"] },
+        { apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] },
+      ],
+    });
+    await hub.create(Resources.roleBindings, {
+      metadata: { name: "lease-only", namespace },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "lease-only" },
+      subjects: [{ kind: "ServiceAccount", name: "manager", namespace }],
+    });
+    const token = await hub.request<{ status: { token: string } }>(
+      "POST",
+      `/api/v1/namespaces/${namespace}/serviceaccounts/manager/token`,
+      { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 600 } } },
+    );
+    const dir = mkdtempSync(join(tmpdir(), "zonesync-manager-"));
+    const kubeconfig = join(dir, "kubeconfig");
+    const info = cluster("hub");
+    writeFileSync(
+      kubeconfig,
+      kubeconfigYaml([{ name: "hub", server: info.server, caPem: info.caPem, token: token.status.token }]),
+    );
+    const started = Date.now();
+    const run = await execa(
+      process.execPath,
+      [
+        "dist/src/cli/main.js",
+        "manager",
+        "--namespace",
+        namespace,
+        "--kubeconfig",
+        kubeconfig,
+        "--sync-timeout",
+        "2s",
+        "--http-addr",
+        "127.0.0.1:0",
+        "--log-format",
+        "json",
+      ],
+      { reject: false, timeout: 60_000 },
+    );
+    expect(run.exitCode, run.stderr).toBe(1);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(run.stderr).toMatch(/the control loops could not start; releasing the lease and exiting/);
+    const lease = await hub.get<KubeObject & { spec: { holderIdentity?: string } }>(
+      Resources.leases,
+      namespace,
+      "zonesync-manager",
+    );
+    expect(lease.spec.holderIdentity).toBe("");
+    rmSync(dir, { recursive: true, force: true });
   });
 });
