@@ -1,7 +1,7 @@
 // Manager benchmark: bursts of 10, 100 and 500 ZoneSyncLinks created at once. For each burst: time until every link
-// controller Deployment exists, the number of helm upgrades, and the manager's peak RSS. The manager runs as its
-// own process (the built CLI), against a real local cluster and the real Helm 4 binary. Link names differ per burst:
-// a link controller's ClusterRole is cluster-scoped, so one name can belong to one release only.
+// controller Deployment exists, the number of helm upgrades the burst caused, and the manager's peak RSS. The manager
+// runs as its own process (the built CLI), against a real local cluster and the real Helm 4 binary. Each burst has
+// its own namespace, release and link names.
 //   node bench/manager/run.ts [--bursts 10,100,500]
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -79,7 +79,13 @@ try {
       );
       await Promise.all(batch.map((secret) => client.create(Resources.secrets, secret)));
     }
+    // The manager installs the release (no controllers yet) as soon as it starts; the burst's upgrades come after.
+    const installDeadline = Date.now() + 120_000;
+    while ((await upgradesDone(port).catch(() => 0)) < 1 && Date.now() < installDeadline) {
+      await new Promise((r) => setTimeout(r, 200));
+    }
     await new Promise((r) => setTimeout(r, 1500));
+    const before = await upgradesDone(port);
     const started = performance.now();
     const links = Array.from({ length: count }, (_, i) => ({
       apiVersion: "zonesync.io/v1alpha1",
@@ -106,9 +112,9 @@ try {
     }
     const done = performance.now();
     // Helm creates the Deployments before its process returns: wait for the upgrade to be counted, then settle.
-    while ((await upgradesDone(port)) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
+    while ((await upgradesDone(port)) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
     await new Promise((r) => setTimeout(r, 3000));
-    const upgrades = await upgradesDone(port);
+    const upgrades = (await upgradesDone(port)) - before;
     const rss = peakRssMb(manager.pid!);
     manager.kill("SIGTERM");
     await manager;

@@ -10,6 +10,7 @@ import { HealthServer } from "../kube/health.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import { describeError } from "../kube/errors.ts";
 import { createLogger } from "../log.ts";
+import { ServerDryRun } from "../manager/entry-check.ts";
 import { HelmReleaseBackend } from "../manager/helm-backend.ts";
 import { Manager } from "../manager/manager.ts";
 import { managerMetrics } from "../manager/metrics.ts";
@@ -87,6 +88,14 @@ async function runManager(flags: ManagerFlags): Promise<void> {
   const metrics = managerMetrics(registry);
   const events = new EventRecorder({ client, component: "zonesync-manager", logger });
   const helm = new Helm({ kubeconfig: flags.kubeconfig, kubeContext: flags.context, logger });
+  const dryRun = new ServerDryRun({
+    helm,
+    client,
+    release: flags.release,
+    namespace: flags.namespace,
+    chart: flags.chart,
+    logger,
+  });
   const manager = new Manager({
     client,
     namespace: flags.namespace,
@@ -99,6 +108,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
       timeout: flags.helmTimeout,
     }),
     apply: flags.apply === "helm",
+    validator: (values, links) => dryRun.rejected(values, links),
     baseValues,
     events,
     logger,

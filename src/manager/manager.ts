@@ -8,7 +8,13 @@ import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { WorkQueue, type QueueObserver } from "../queue/workqueue.ts";
 import type { ManagerMetrics } from "./metrics.ts";
-import { ReleaseReconciler, type Recovery, type ReleaseBackend, type ReleaseOutcome } from "./release.ts";
+import {
+  ReleaseReconciler,
+  type EntryValidator,
+  type Recovery,
+  type ReleaseBackend,
+  type ReleaseOutcome,
+} from "./release.ts";
 import { credentialsSecretProblem, toSecretView, type SecretView } from "./credentials-gate.ts";
 import { computeManagerStatus, statusDiffers, type DeploymentView } from "./status.ts";
 
@@ -39,6 +45,8 @@ export interface ManagerOptions {
   resyncMs?: number;
   /** Someone else's helm operation pending longer than this is taken as dead and rolled back (default 10 min). */
   stuckAfterMs?: number;
+  /** Checks new and changed entries against the API server before the shared upgrade (ServerDryRun). */
+  validator?: EntryValidator;
 }
 
 type LinkObject = KubeObject & { spec?: unknown; status?: Record<string, unknown> };
@@ -58,6 +66,7 @@ export class Manager {
   private readonly release: ReleaseReconciler;
   private readonly lastGood = new Map<string, ZoneSyncLink>();
   private readonly reportedInvalid = new Map<string, string>();
+  private readonly reportedRejected = new Map<string, string>();
   private helmError: string | undefined;
   private lastOutcome: ReleaseOutcome | undefined;
   private running: Promise<void> | undefined;
@@ -105,6 +114,7 @@ export class Manager {
       baseValues: options.baseValues,
       apply: options.apply,
       stuckAfterMs: options.stuckAfterMs,
+      validate: options.validator,
     });
     this.links.addHandlers({
       add: (l) => this.onLink(l),
@@ -242,6 +252,7 @@ export class Manager {
       this.lastOutcome = outcome;
       this.helmError = undefined;
       if (outcome.action !== "out-of-date" && outcome.recovered) this.reportRecovery(outcome.recovered);
+      this.reportRejected();
       metrics?.upgrades.inc({ result: outcome.action === "upgraded" ? "done" : "skipped" });
       if (outcome.action === "upgraded") {
         logger.info("helm upgrade applied the controllers values", {
@@ -275,6 +286,19 @@ export class Manager {
     } finally {
       metrics?.reconcileDuration.observe({ key: "release" }, (performance.now() - started) / 1000);
       for (const obj of this.links.list()) this.queue.add(LINK_KEY_PREFIX + obj.metadata.name);
+    }
+  }
+
+  /** A Warning Event per link and distinct message whose entry the API server would refuse. */
+  private reportRejected(): void {
+    const rejected = this.release.rejected;
+    for (const name of [...this.reportedRejected.keys()]) if (!rejected.has(name)) this.reportedRejected.delete(name);
+    for (const [name, message] of rejected) {
+      if (this.reportedRejected.get(name) === message) continue;
+      this.reportedRejected.set(name, message);
+      const obj = this.links.get(`${this.options.namespace}/${name}`);
+      if (obj)
+        this.options.events.event(obj, "Warning", "RejectedByAPIServer", rejectionMessage(this.release, name, message));
     }
   }
 
@@ -348,10 +372,21 @@ export class Manager {
           : [this.credentialsProblem(parsed.link)].filter((p): p is string => p !== undefined)
         : parsed.errors,
       helmError: wantsStandalone ? undefined : this.helmError,
+      rejected:
+        !wantsStandalone && this.release.rejected.has(name)
+          ? rejectionMessage(this.release, name, this.release.rejected.get(name)!)
+          : undefined,
       valuesOutOfDate: !wantsStandalone && outcome?.action === "out-of-date" && !inDeployed,
       valuesHash: wantsStandalone ? undefined : outcome?.hash,
     });
   }
+}
+
+function rejectionMessage(release: ReleaseReconciler, name: string, message: string): string {
+  const kept = release.deployedEntries?.some((e) => e.name === name)
+    ? "keeping its last good entry"
+    : "it gets no controller until fixed";
+  return `the API server rejects this link's controller objects (${message}); ${kept}; other links are not held up`;
 }
 
 function stripManagedFields<T extends KubeObject>(obj: T): T {

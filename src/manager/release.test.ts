@@ -246,4 +246,34 @@ describe("ReleaseReconciler", () => {
     await expect(reconciler.reconcile([link("east")], lost.signal)).rejects.toThrow(/leadership ended/);
     expect(release.upgrades).toHaveLength(0);
   });
+
+  it("holds back an entry the API server would refuse, keeping its last good one, and upgrades the others", async () => {
+    const release = new MemoryRelease({ controllers: [] });
+    const checked: string[][] = [];
+    const reconciler = new ReleaseReconciler({
+      backend: release,
+      apply: true,
+      validate: async (_values, links) => {
+        checked.push([...links]);
+        return new Map(links.filter((l) => l === "bad" || l === "west").map((l) => [l, "Invalid value: 2"] as const));
+      },
+    });
+    await reconciler.reconcile([link("east"), link("bad")]);
+    expect(release.values?.controllers).toEqual([{ name: "east", credentialsSecret: "cluster-credentials-east" }]);
+    expect([...reconciler.rejected]).toEqual([["bad", "Invalid value: 2"]]);
+
+    // Already judged: not checked again while it stays the same.
+    await reconciler.reconcile([link("east"), link("bad")]);
+    expect(checked).toEqual([["bad", "east"]]);
+    expect(release.upgrades).toHaveLength(1);
+
+    // A deployed link whose change is refused keeps its deployed entry; the other change goes through.
+    release.add("deployed", { controllers: [...(release.values!.controllers as object[]), { name: "west" }] }, {});
+    await reconciler.reconcile([link("east", 2), link("bad"), link("west", 5)]);
+    expect(release.values?.controllers).toEqual([
+      { name: "east", credentialsSecret: "cluster-credentials-east", replicas: 2 },
+      { name: "west" },
+    ]);
+    expect([...reconciler.rejected.keys()]).toEqual(["bad", "west"]);
+  });
 });

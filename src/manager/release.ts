@@ -66,6 +66,12 @@ export type ReleaseOutcome =
   /** Someone else's operation is in progress on the release: nothing is done until it ends (or is stuck). */
   | { action: "waiting"; hash: string; entries: ControllerEntry[]; message: string; retryAfterMs: number };
 
+/** Which of the named links' entries the API server would refuse, with its message (see entry-check.ts). */
+export type EntryValidator = (
+  values: Record<string, unknown>,
+  links: readonly string[],
+) => Promise<Map<string, string>>;
+
 /** The release cannot be upgraded and the manager cannot repair it on its own. */
 export class ReleaseBlockedError extends Error {
   override readonly name = "ReleaseBlockedError";
@@ -91,6 +97,10 @@ export class ReleaseReconciler {
   private deployed: Record<string, unknown> | undefined;
   private deployedKnown = false;
   private operations = 0;
+  private readonly validate: EntryValidator | undefined;
+  /** Verdicts on entries already checked (entry and the rest of the values → the API server's message, or ""). */
+  private readonly verdicts = new Map<string, string>();
+  private lastRejected = new Map<string, string>();
 
   constructor(options: {
     backend: ReleaseBackend;
@@ -99,7 +109,10 @@ export class ReleaseReconciler {
     /** Someone else's pending operation older than this is taken as dead (default: 10 min, twice Helm's default timeout). */
     stuckAfterMs?: number;
     now?: () => number;
+    /** Checks new and changed entries before they go into the shared upgrade (per-link isolation). */
+    validate?: EntryValidator;
   }) {
+    this.validate = options.validate;
     this.backend = options.backend;
     this.baseValues = options.baseValues ?? {};
     this.apply = options.apply;
@@ -111,13 +124,19 @@ export class ReleaseReconciler {
     return this.deployedKnown && this.deployed ? valuesHash(this.deployed) : undefined;
   }
 
+  /** Links whose new entry the API server would refuse, with its message, as of the last reconcile. */
+  get rejected(): ReadonlyMap<string, string> {
+    return this.lastRejected;
+  }
+
   /** The entries the deployed release holds (for GitOps status), when known. */
   get deployedEntries(): ControllerEntry[] | undefined {
     return this.deployedKnown ? ((this.deployed?.controllers as ControllerEntry[] | undefined) ?? []) : undefined;
   }
 
   async reconcile(links: readonly ZoneSyncLink[], signal?: AbortSignal): Promise<ReleaseOutcome> {
-    const entries = renderControllerEntries(links);
+    const rendered = renderControllerEntries(links);
+    let entries = rendered;
     let recovered: Recovery | undefined;
     for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
       let snapshot = await this.backend.snapshot();
@@ -153,6 +172,7 @@ export class ReleaseReconciler {
         snapshot = await this.backend.snapshot();
       }
       this.remember(snapshot);
+      entries = await this.isolateRejected(rendered);
       const desired = mergeControllersIntoValues(this.deployed ?? this.baseValues, entries) as Record<string, unknown>;
       const hash = valuesHash(desired);
       const deployedHash = this.deployed ? valuesHash(this.deployed) : undefined;
@@ -171,6 +191,43 @@ export class ReleaseReconciler {
       return { action: "upgraded", hash, previousHash: deployedHash, entries, changed, revision, recovered };
     }
     throw new Error(`the release changed under the manager ${MAX_ATTEMPTS} times in a row; retrying`);
+  }
+
+  /**
+   * New and changed entries go through the validator; a rejected one is replaced by the link's deployed entry (its
+   * last good one) or left out, so one bad link never fails the upgrade of the others.
+   */
+  private async isolateRejected(entries: ControllerEntry[]): Promise<ControllerEntry[]> {
+    const rejected = new Map<string, string>();
+    this.lastRejected = rejected;
+    if (!this.validate || !this.apply) return entries;
+    const deployedEntries = new Map(
+      ((this.deployed?.controllers as ControllerEntry[] | undefined) ?? []).map((e) => [e.name, e]),
+    );
+    const rest = canonicalJson({ ...(this.deployed ?? this.baseValues), controllers: undefined });
+    const keyOf = (e: ControllerEntry) => `${canonicalJson(e)}\n${rest}`;
+    const changed = entries.filter((e) => canonicalJson(deployedEntries.get(e.name) ?? null) !== canonicalJson(e));
+    const unknown = changed.filter((e) => !this.verdicts.has(keyOf(e)));
+    if (unknown.length > 0) {
+      const candidate = mergeControllersIntoValues(this.deployed ?? this.baseValues, entries) as Record<
+        string,
+        unknown
+      >;
+      const found = await this.validate(
+        candidate,
+        unknown.map((e) => e.name),
+      );
+      if (this.verdicts.size > 10_000) this.verdicts.clear();
+      for (const e of unknown) this.verdicts.set(keyOf(e), found.get(e.name) ?? "");
+    }
+    for (const e of changed) {
+      const message = this.verdicts.get(keyOf(e));
+      if (message) rejected.set(e.name, message);
+    }
+    if (rejected.size === 0) return entries;
+    return entries
+      .map((e) => (rejected.has(e.name) ? deployedEntries.get(e.name) : e))
+      .filter((e): e is ControllerEntry => e !== undefined);
   }
 
   private remember(snapshot: ReleaseSnapshot): void {

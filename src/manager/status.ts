@@ -20,6 +20,8 @@ export interface ManagerStatusInput {
   deployments: DeploymentView[];
   /** Problems that make the spec unusable (zod and semantic validation). */
   validationErrors: string[];
+  /** The API server would refuse this link's controller objects (its entry is held back). */
+  rejected?: string;
   /** The last helm upgrade failed with this message (the link's entry is still pending). */
   helmError?: string;
   /** GitOps mode: the deployed values lack this link's entry. */
@@ -90,6 +92,8 @@ export function computeManagerStatus(input: ManagerStatusInput, now: Date = new 
   const missing = LINK_CONTROLLER_CONDITIONS.filter((t) => getCondition(input.conditions, t)?.status !== "True");
   if (input.validationErrors.length) {
     readyUpdate = { ok: false, reason: "InvalidSpec", message: input.validationErrors.join("; ") };
+  } else if (input.rejected) {
+    readyUpdate = { ok: false, reason: "RejectedByAPIServer", message: input.rejected };
   } else if (input.helmError) {
     readyUpdate = { ok: false, reason: "HelmUpgradeFailed", message: input.helmError };
   } else if (input.valuesOutOfDate) {

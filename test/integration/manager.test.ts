@@ -9,6 +9,7 @@ import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { EventRecorder } from "../../src/kube/events.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
+import { ServerDryRun } from "../../src/manager/entry-check.ts";
 import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
 import { credentialsSecret } from "../../src/link/credentials.ts";
 import { Manager } from "../../src/manager/manager.ts";
@@ -74,11 +75,20 @@ async function startManager(
     }),
   );
   const logger = process.env.ZONESYNC_TEST_LOGS ? createLogger({ format: "text", level: "debug" }) : silentLogger();
+  const dryRun = new ServerDryRun({
+    helm,
+    client: hub,
+    release: "zonesync",
+    namespace,
+    chart: options.chart ?? bundledChartPath(),
+    logger,
+  });
   const manager = new Manager({
     client: hub,
     namespace,
     backend,
     apply: options.apply ?? true,
+    validator: (values, links) => dryRun.rejected(values, links),
     baseValues: options.baseValues ?? { manager: { enabled: false } },
     events: new EventRecorder({ client: hub, component: "zonesync-manager", logger }),
     logger,
@@ -533,6 +543,54 @@ describe("the manager", () => {
     expect(entries.find((e) => e.name === stolen)).toMatchObject({
       credentialsSecret: `cluster-credentials-${stolen}`,
     });
+  });
+
+  it("holds back a link whose objects the API server refuses, keeping its last good entry; the others upgrade", async () => {
+    const namespace = uniqueName("iso");
+    await createNamespace(hub, namespace);
+    const [good, bad] = [uniqueName("good"), uniqueName("bad")];
+    await createLink(linkObject(namespace, good, { replicas: 0 }));
+    await createLink(linkObject(namespace, bad, { replicas: 0 }));
+    const { helm } = await startManager(namespace);
+    await eventually(async () => (await releaseEntries(helm, namespace)).length === 2, 60_000, "both entries");
+
+    // Passes zod and the chart's schema, refused by the API server: requests above limits.
+    const refused = { cpu: "2" };
+    await hub.patch(Resources.zoneSyncLinks, namespace, bad, {
+      spec: { controller: { replicas: 0, resources: { requests: refused, limits: { cpu: "1" } } } },
+    });
+    await hub.patch(Resources.zoneSyncLinks, namespace, good, {
+      spec: { controller: { replicas: 0, logLevel: "debug" } },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace)).find((e) => e.name === good)?.logLevel === "debug",
+      60_000,
+      "the good link's change",
+    );
+    const ready = await eventually(async () => {
+      const l = await hub.get<Link>(Resources.zoneSyncLinks, namespace, bad);
+      const c = l.status?.conditions?.find((c) => c.type === "Ready");
+      return c?.reason === "RejectedByAPIServer" ? c : undefined;
+    }, 15_000);
+    expect(ready.message).toMatch(
+      /Deployment zonesync-link-.*must be less than or equal to cpu limit.*keeping its last good entry/,
+    );
+    expect((await releaseEntries(helm, namespace)).find((e) => e.name === bad)).toEqual({
+      name: bad,
+      credentialsSecret: `cluster-credentials-${bad}`,
+      replicas: 0,
+    });
+    expect((await events(hub, namespace, "RejectedByAPIServer")).length).toBe(1);
+
+    // Fixed: applied.
+    await hub.patch(Resources.zoneSyncLinks, namespace, bad, {
+      spec: { controller: { replicas: 0, resources: { requests: { cpu: "1" }, limits: { cpu: "1" } } } },
+    });
+    await eventually(
+      async () => (await releaseEntries(helm, namespace)).find((e) => e.name === bad && "resources" in e),
+      60_000,
+      "the fixed entry",
+    );
   });
 
   it("reports a failing Helm with an Event and a condition, retries, and loses nothing", async () => {
