@@ -114,13 +114,38 @@ describe("zonesync link", () => {
     expect(values.exitCode, values.stderr).toBe(0);
     expect(parse(values.stdout)).toEqual({ controllers: [{ name, credentialsSecret: `cluster-credentials-${name}` }] });
 
+    // Printed, the link comes alone (kubectl delete waits until its controller removed the mirrors); the
+    // leftovers only once it is gone.
     const unlink = await zonesync(["unlink", "--cluster-name", name, "--namespace", namespace, "--context", "hub"]);
     expect(unlink.exitCode, unlink.stderr).toBe(0);
     const toDelete = parseAllDocuments(unlink.stdout).map((d) => d.toJS() as KubeObject);
-    expect(toDelete.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([
-      `ZoneSyncLink/${name}`,
-      `Secret/cluster-credentials-${name}`,
+    expect(toDelete.map((d) => `${d.kind}/${d.metadata.name}`)).toEqual([`ZoneSyncLink/${name}`]);
+    expect(unlink.stderr).toContain(`zonesync unlink --cluster-name ${name} -n ${namespace} --leftovers --context hub`);
+    const early = await zonesync([
+      "unlink",
+      "--cluster-name",
+      name,
+      "-n",
+      namespace,
+      "--leftovers",
+      "--context",
+      "hub",
     ]);
+    expect(early.exitCode).toBe(1);
+    expect(early.stderr).toMatch(/still exists: its controller is still needed to remove its mirrors/);
+    await hub.delete(Resources.zoneSyncLinks, namespace, name);
+    const leftovers = await zonesync([
+      "unlink",
+      "--cluster-name",
+      name,
+      "-n",
+      namespace,
+      "--leftovers",
+      "--context",
+      "hub",
+    ]);
+    expect(leftovers.exitCode, leftovers.stderr).toBe(0);
+    expect(parseAllDocuments(leftovers.stdout).map((d) => (d.toJS() as KubeObject).kind)).toEqual(["Secret"]);
   });
 
   it("fails clearly: unknown context (2), missing flags (2), unreachable cluster (1), missing RBAC (1)", async () => {

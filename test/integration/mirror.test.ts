@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { execa } from "execa";
 import { parse, stringify } from "yaml";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
@@ -14,7 +15,7 @@ import { standaloneControllerManifests } from "../../src/link/standalone.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
-import { adminClient, cluster, eventually, uniqueName } from "../support.ts";
+import { adminClient, cluster, eventually, sharedEnv, uniqueName } from "../support.ts";
 
 /** The EndpointSlice type the clusters serve (set in beforeAll). */
 let slices: ResourceType;
@@ -518,9 +519,32 @@ describe("link controller on real clusters", () => {
     expect(metrics).toMatch(/zonesync_mirror_target_reachable\{[^}]*\} 1\b/);
     expect(metrics).toContain("zonesync_mirror_sync_lag_seconds_bucket");
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
+
+    // Unlinked in a safe order: the link goes first (its controller removes the mirror and the finalizer), then the
+    // controller's own objects; nothing is left Terminating.
+    const unlink = await execa(
+      process.execPath,
+      [
+        "dist/src/cli/main.js",
+        "unlink",
+        "--cluster-name",
+        link.name,
+        "-n",
+        link.namespace,
+        "--context",
+        "hub",
+        "--delete",
+      ],
+      { env: { KUBECONFIG: sharedEnv().kubeconfigPath }, reject: false },
+    );
+    expect(unlink.exitCode, unlink.stderr).toBe(0);
+    expect(unlink.stderr).toMatch(/link gone after [\d.]+ s/);
+    expect(await hub.getOptional(Resources.services, ns, "api-east")).toBeUndefined();
+    expect(await hub.getOptional(Resources.zoneSyncLinks, link.namespace, link.name)).toBeUndefined();
     for (const obj of manifests) {
       const type = Object.values(Resources).find((t) => t.kind === obj.kind)!;
-      await hub.delete(type, obj.metadata.namespace, obj.metadata.name!);
+      const left = await hub.getOptional<KubeObject>(type, obj.metadata.namespace, obj.metadata.name!);
+      expect(left === undefined || left.metadata.deletionTimestamp !== undefined, `${obj.kind} left`).toBe(true);
     }
   });
 });
