@@ -66,7 +66,7 @@ Examples:
       }
       const [{ clientFor, explainKubeError }, { planMigration, renderPlan, applyMigration }] = await Promise.all([
         import("./common.ts"),
-        import("../check/migrate.ts"),
+        import("../migrate/migrate.ts"),
       ]);
       const client = clientFor(flags, "source");
       const context = flags.context ?? client.context;

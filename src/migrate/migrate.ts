@@ -6,7 +6,7 @@ import type { ControllerEntry } from "../api/values.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { describeError } from "../kube/errors.ts";
 import { Resources, type ResourceType } from "../kube/resources.ts";
-import type { DeploymentObject, LeaseObject, LinkObject } from "./context.ts";
+import type { DeploymentObject, LeaseObject, LinkObject } from "../check/context.ts";
 import { readDeployedRelease, type HelmRelease } from "../helm/storage.ts";
 
 /**
