@@ -2,7 +2,8 @@ import { parseLink, type ZoneSyncLink } from "../api/link.ts";
 import { LABEL_CONTROLLER_MODE, LABEL_LINK } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import type { Condition } from "../kube/conditions.ts";
-import { describeError, isConflict, isNotFound } from "../kube/errors.ts";
+import { updateWithRetry } from "../kube/conflict.ts";
+import { describeError, isNotFound } from "../kube/errors.ts";
 import { Informer } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
@@ -322,38 +323,42 @@ export class Manager {
    * there (an apply by one manager drops the other's entries), so this works on every version.
    */
   private async reconcileLinkStatus(name: string): Promise<void> {
-    const key = `${this.options.namespace}/${name}`;
-    let obj = this.links.get(key);
-    for (let attempt = 0; attempt < 3; attempt++) {
-      if (!obj || obj.metadata.deletionTimestamp) return;
-      const status = this.managerStatus(name, obj);
-      if (!statusDiffers(obj.status, status)) return;
-      const others = ((obj.status?.conditions as Condition[] | undefined) ?? []).filter(
-        (c) => !MANAGER_CONDITIONS.has(c.type),
-      );
-      const body: Record<string, unknown> = {
-        ...obj.status,
-        conditions: [...others, ...status.conditions],
-        mode: status.mode,
-      };
-      if (status.valuesHash) body.valuesHash = status.valuesHash;
-      if (status.observedGeneration !== undefined) body.observedGeneration = status.observedGeneration;
-      try {
-        await this.options.client.patch(
-          Resources.zoneSyncLinks,
-          this.options.namespace,
-          name,
-          { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: body },
-          { subresource: "status", fieldManager: FIELD_MANAGER },
+    const { client, namespace } = this.options;
+    const outcome = await updateWithRetry({
+      cached: this.links.get(`${namespace}/${name}`),
+      read: () => client.getOptional<LinkObject>(Resources.zoneSyncLinks, namespace, name),
+      attempts: 3,
+      write: async (obj) => {
+        if (obj.metadata.deletionTimestamp) return false;
+        const status = this.managerStatus(name, obj);
+        if (!statusDiffers(obj.status, status)) return false;
+        const others = ((obj.status?.conditions as Condition[] | undefined) ?? []).filter(
+          (c) => !MANAGER_CONDITIONS.has(c.type),
         );
-        return;
-      } catch (err) {
-        if (isNotFound(err)) return;
-        if (!isConflict(err)) throw err;
-        obj = await this.options.client.getOptional<LinkObject>(Resources.zoneSyncLinks, this.options.namespace, name);
-      }
-    }
-    throw new Error(`the status of link ${name} kept changing under the manager; retrying`);
+        const body: Record<string, unknown> = {
+          ...obj.status,
+          conditions: [...others, ...status.conditions],
+          mode: status.mode,
+        };
+        if (status.valuesHash) body.valuesHash = status.valuesHash;
+        if (status.observedGeneration !== undefined) body.observedGeneration = status.observedGeneration;
+        try {
+          await client.patch(
+            Resources.zoneSyncLinks,
+            namespace,
+            name,
+            { metadata: { resourceVersion: obj.metadata.resourceVersion }, status: body },
+            { subresource: "status", fieldManager: FIELD_MANAGER },
+          );
+        } catch (err) {
+          if (isNotFound(err)) return false;
+          throw err;
+        }
+        return true;
+      },
+    });
+    if (outcome === "conflicted")
+      throw new Error(`the status of link ${name} kept changing under the manager; retrying`);
   }
 
   private managerStatus(name: string, obj: LinkObject) {

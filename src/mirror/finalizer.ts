@@ -1,6 +1,7 @@
 import { FINALIZER_MIRRORS } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
-import { describeError, isConflict } from "../kube/errors.ts";
+import { updateWithRetry } from "../kube/conflict.ts";
+import { describeError } from "../kube/errors.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 
@@ -20,23 +21,23 @@ export async function addMirrorsFinalizer(
   cached: KubeObject | undefined,
   active: () => boolean,
 ): Promise<void> {
-  for (let attempt = 0; attempt < 5 && active(); attempt++) {
-    const link =
-      attempt === 0 ? cached : await ref.client.getOptional(Resources.zoneSyncLinks, ref.namespace, ref.name);
-    if (!link || link.metadata.deletionTimestamp) return;
-    const finalizers = link.metadata.finalizers ?? [];
-    if (finalizers.includes(FINALIZER_MIRRORS)) return;
-    try {
-      await ref.client.patch(Resources.zoneSyncLinks, ref.namespace, ref.name, {
-        metadata: { resourceVersion: link.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER_MIRRORS] },
-      });
-      return;
-    } catch (err) {
-      if (!isConflict(err)) {
-        ref.logger.warn("cannot add the finalizer", { error: describeError(err) });
-        return;
-      }
-    }
+  try {
+    await updateWithRetry({
+      cached,
+      read: () => ref.client.getOptional(Resources.zoneSyncLinks, ref.namespace, ref.name),
+      attempts: 5,
+      active,
+      write: async (link) => {
+        const finalizers = link.metadata.finalizers ?? [];
+        if (link.metadata.deletionTimestamp || finalizers.includes(FINALIZER_MIRRORS)) return false;
+        await ref.client.patch(Resources.zoneSyncLinks, ref.namespace, ref.name, {
+          metadata: { resourceVersion: link.metadata.resourceVersion, finalizers: [...finalizers, FINALIZER_MIRRORS] },
+        });
+        return true;
+      },
+    });
+  } catch (err) {
+    ref.logger.warn("cannot add the finalizer", { error: describeError(err) });
   }
 }
 

@@ -2,7 +2,8 @@ import { z } from "zod";
 import type { ConditionType } from "../api/link.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { conditionsEqual, kubeTime, setCondition, type Condition, type ConditionUpdate } from "../kube/conditions.ts";
-import { describeError, isConflict, isNotFound } from "../kube/errors.ts";
+import { updateWithRetry } from "../kube/conflict.ts";
+import { describeError, isNotFound } from "../kube/errors.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 
@@ -159,15 +160,14 @@ export class StatusWriter {
     this.dirty = false;
     this.lastWrite = Date.now();
     const { client, namespace, name } = this.options;
-    let view = LinkStatusSchema.safeParse(this.options.cached()).data;
     try {
-      for (let attempt = 0; attempt < 4; attempt++) {
-        if (!view) {
-          view = LinkStatusSchema.parse(await client.get(Resources.zoneSyncLinks, namespace, name));
-        }
-        const next = mergeStatus(view, this.desired);
-        if (statusUnchanged(view, next)) return;
-        try {
+      const outcome = await updateWithRetry({
+        cached: LinkStatusSchema.safeParse(this.options.cached()).data,
+        read: async () => LinkStatusSchema.parse(await client.get(Resources.zoneSyncLinks, namespace, name)),
+        attempts: 4,
+        write: async (view) => {
+          const next = mergeStatus(view, this.desired);
+          if (statusUnchanged(view, next)) return false;
           await client.patch(
             Resources.zoneSyncLinks,
             namespace,
@@ -175,13 +175,10 @@ export class StatusWriter {
             { metadata: { resourceVersion: view.metadata.resourceVersion }, status: next },
             { strategy: "merge", subresource: "status" },
           );
-          return;
-        } catch (err) {
-          if (!isConflict(err)) throw err;
-          view = undefined;
-        }
-      }
-      this.dirty = true;
+          return true;
+        },
+      });
+      if (outcome === "conflicted") this.dirty = true;
     } catch (err) {
       if (isNotFound(err)) return;
       this.dirty = true;
