@@ -47,8 +47,16 @@ export const ANNOTATION_TOKEN_EXPIRES = "zonesync.io/token-expires-at";
 
 export type ControllerMode = "chart" | "standalone";
 
-/** Deployment, ServiceAccount and Lease of the link controller for one link. */
+/** Deployment, ServiceAccount and Lease of the chart's link controller for one link (the Lease is shared). */
 export const controllerName = (link: string): string => `zonesync-link-${link}`;
+/**
+ * The standalone controller's own names, so that old-style manifests applied next to a chart-managed link never
+ * touch the chart's objects: namespaced objects, and cluster-scoped ones (which also carry the namespace).
+ * Standalone installs of earlier versions used controllerName; `unlink` and `migrate` know both.
+ */
+export const standaloneControllerName = (link: string): string => `zonesync-standalone-${link}`;
+export const standaloneClusterName = (namespace: string, link: string): string =>
+  `zonesync-standalone-${namespace}-${link}`;
 export const leaseName = (link: string): string => `zonesync-link-${link}`;
 export const credentialsSecretName = (cluster: string): string => `cluster-credentials-${cluster}`;
 /** The ServiceAccount on the target cluster that a source cluster's link controller acts as. */

@@ -7,6 +7,8 @@ import {
   LABEL_CONTROLLER_MODE,
   LABEL_LINK,
   LINK_KIND,
+  standaloneClusterName,
+  standaloneControllerName,
 } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { resourceForObject, Resources } from "../kube/resources.ts";
@@ -31,22 +33,28 @@ const ref = (apiVersion: string, kind: string, name: string, namespace?: string)
   metadata: namespace ? { name, namespace } : { name },
 });
 
-/** The standalone controller's resources for one link (chart controllers go away with their values entry). */
-function standaloneRefs(link: string, namespace: string): KubeObject[] {
-  const name = controllerName(link);
-  return [
+/**
+ * The standalone controller's resources for one link (chart controllers go away with their values entry): its own
+ * names, and with --context also those of earlier versions (the chart's names, told apart by their mode label).
+ */
+function standaloneRefs(link: string, namespace: string, legacy = false): KubeObject[] {
+  const refs = (name: string, clusterName: string) => [
     ref("apps/v1", "Deployment", name, namespace),
     ref("v1", "ServiceAccount", name, namespace),
     ref("rbac.authorization.k8s.io/v1", "Role", name, namespace),
     ref("rbac.authorization.k8s.io/v1", "RoleBinding", name, namespace),
-    ref("rbac.authorization.k8s.io/v1", "ClusterRole", name),
-    ref("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", name),
+    ref("rbac.authorization.k8s.io/v1", "ClusterRole", clusterName),
+    ref("rbac.authorization.k8s.io/v1", "ClusterRoleBinding", clusterName),
+  ];
+  return [
+    ...refs(standaloneControllerName(link), standaloneClusterName(namespace, link)),
+    ...(legacy ? refs(controllerName(link), controllerName(link)) : []),
   ];
 }
 
 /** What the link left behind once it is gone: its standalone controller (if any) and its credentials Secret. */
-function leftoverRefs(link: string, namespace: string, secret = credentialsSecretName(link)): KubeObject[] {
-  return [...standaloneRefs(link, namespace), ref("v1", "Secret", secret, namespace)];
+function leftoverRefs(link: string, namespace: string, secret = credentialsSecretName(link), legacy = false) {
+  return [...standaloneRefs(link, namespace, legacy), ref("v1", "Secret", secret, namespace)];
 }
 
 /** Objects that exist, and that are this link's: standalone-labelled for it, or its credentials Secret. Helm's never. */
@@ -118,10 +126,11 @@ Examples:
       const { namespace } = flags;
       if (flags.delete) return deleteInOrder(flags, link, timeoutMs);
 
+      const legacy = Boolean(flags.context);
       let objects: KubeObject[] = flags.onlyController
-        ? standaloneRefs(link, namespace)
+        ? standaloneRefs(link, namespace, legacy)
         : flags.leftovers
-          ? leftoverRefs(link, namespace)
+          ? leftoverRefs(link, namespace, undefined, legacy)
           : [ref(API_VERSION, LINK_KIND, link, namespace)];
       if (flags.context) {
         const client = clientFor(flags, "source");
@@ -177,7 +186,8 @@ async function deleteInOrder(flags: UnlinkFlags, link: string, timeoutMs: number
       await deleteLinkAndWait(client, link, namespace, timeoutMs);
       process.stderr.write(`link gone after ${((Date.now() - started) / 1000).toFixed(1)} s\n`);
     }
-    for (const obj of await existingOf(client, link, leftoverRefs(link, namespace, live?.spec?.credentialsSecret))) {
+    const refs = leftoverRefs(link, namespace, live?.spec?.credentialsSecret, true);
+    for (const obj of await existingOf(client, link, refs)) {
       await client.delete(resourceForObject(obj), obj.metadata.namespace, obj.metadata.name!, {
         uid: obj.metadata.uid,
       });

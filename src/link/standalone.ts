@@ -1,6 +1,5 @@
 import type { KubeObject } from "../kube/client.ts";
 import {
-  controllerName,
   credentialsSecretName,
   DEFAULT_IMAGE_REPOSITORY,
   GROUP,
@@ -11,6 +10,8 @@ import {
   LABEL_PART_OF,
   leaseName,
   LINK_PLURAL,
+  standaloneClusterName,
+  standaloneControllerName,
 } from "../api/names.ts";
 import { VERSION } from "../version.ts";
 
@@ -27,12 +28,13 @@ export interface StandaloneOptions {
 /**
  * The old-style ("standalone") link controller: full manifests applied with kubectl rather than an entry of the
  * chart's `controllers:` values. Same binary, same RBAC and the same Lease as a chart controller, so the two never
- * write at once; labelled `zonesync.io/controller-mode: standalone` so `zonesync check` can tell them apart and
+ * write at once; names of its own, so it can run next to the chart's objects without touching them; labelled `zonesync.io/controller-mode: standalone` so `zonesync check` can tell them apart and
  * `zonesync migrate` can move them to the chart.
  */
 export function standaloneControllerManifests(options: StandaloneOptions): KubeObject[] {
-  const name = controllerName(options.link);
+  const name = standaloneControllerName(options.link);
   const namespace = options.namespace;
+  const clusterName = standaloneClusterName(namespace, options.link);
   const secret = options.credentialsSecret ?? credentialsSecretName(options.link);
   const labels = {
     [LABEL_LINK]: options.link,
@@ -42,7 +44,7 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
     [LABEL_MANAGED_BY]: "zonesync",
   };
   const meta = (extra: Record<string, unknown> = {}) => ({ name, namespace, labels, ...extra });
-  const clusterMeta = { name, labels };
+  const clusterMeta = { name: clusterName, labels };
   return [
     { apiVersion: "v1", kind: "ServiceAccount", metadata: meta() },
     {
@@ -107,7 +109,7 @@ export function standaloneControllerManifests(options: StandaloneOptions): KubeO
       apiVersion: "rbac.authorization.k8s.io/v1",
       kind: "ClusterRoleBinding",
       metadata: clusterMeta,
-      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name },
+      roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: clusterName },
       subjects: [{ kind: "ServiceAccount", name, namespace }],
     },
     {

@@ -376,9 +376,10 @@ describe("zonesync migrate", () => {
       { targetClusterName: "mig", credentialsSecret: "cluster-credentials-mig" },
       { standalone: true },
     );
+    // As zonesync versions before standalone names of their own applied it: under the chart's names.
     await applyAll(
       solo,
-      standaloneControllerManifests({ link, namespace: ns, image: `${FAKE_IMAGE}:standalone` }),
+      legacyNamed(standaloneControllerManifests({ link, namespace: ns, image: `${FAKE_IMAGE}:standalone` }), ns, link),
       "zonesync-test",
     );
     await eventually(() => deploymentAvailable(solo, ns, controllerName(link)), 60_000, "the standalone controller");
@@ -442,6 +443,94 @@ describe("zonesync migrate", () => {
     expect(again.stdout).toContain("nothing to hand over");
   });
 });
+
+describe("both modes side by side", () => {
+  it("runs old-style manifests next to a chart-managed link without touching the chart's objects; check names the migrate command; migrate removes them", async () => {
+    const ns = await namespace(solo, "zs-side");
+    const link = "side";
+    await createSecret(solo, ns, "cluster-credentials-side", "apiVersion: v1\nkind: Config\n", undefined, link);
+    await createLink(solo, ns, link, { targetClusterName: "side", credentialsSecret: "cluster-credentials-side" });
+    await installRelease(sharedEnv().helm4, env.clusters.solo!.kubeconfigPath, undefined, ns, {
+      controllers: [{ name: link, credentialsSecret: "cluster-credentials-side" }],
+    });
+    const chartObjects = [
+      [Resources.deployments, ns],
+      [Resources.serviceAccounts, ns],
+      [Resources.roles, ns],
+      [Resources.roleBindings, ns],
+    ] as const;
+    // What a change by someone else would move: the Deployment's generation (its status moves on its own), the
+    // other objects' resourceVersion, and every label.
+    const fingerprint = () =>
+      Promise.all(
+        chartObjects.map(async ([type, n]) => {
+          const o = await solo.get(type, n, controllerName(link));
+          return [
+            type === Resources.deployments ? o.metadata.generation : o.metadata.resourceVersion,
+            o.metadata.labels,
+          ];
+        }),
+      );
+    const before = await fingerprint();
+
+    // `zonesync link --mode standalone | kubectl apply -f -` on the chart-managed link.
+    const standalone = standaloneControllerManifests({ link, namespace: ns, image: `${FAKE_IMAGE}:standalone` });
+    await applyAll(solo, standalone, "kubectl-client-side-apply");
+    await eventually(() => deploymentAvailable(solo, ns, `zonesync-standalone-${link}`), 60_000, "the standalone one");
+    expect(await fingerprint()).toEqual(before);
+    expect((await solo.get(Resources.deployments, ns, controllerName(link))).metadata.labels).toMatchObject({
+      "zonesync.io/controller-mode": "chart",
+    });
+
+    const mixed = await runChecks({
+      clusters: [{ context: "solo", client: solo }],
+      namespace: ns,
+      select: (c) => c.category === "controllers",
+    });
+    const subject = find(mixed, "controllers.mixed-modes").details!.find((d) => d.subject === `${ns}/${link}`)!;
+    expect(subject.result).toBe("error");
+    expect(subject.hint).toMatch(new RegExp(`^zonesync migrate --link ${link} --context solo .*-n ${ns}.* --apply`));
+
+    const applied = await cli(
+      [
+        "migrate",
+        "--kubeconfig",
+        kubeconfig,
+        "--context",
+        "solo",
+        "-n",
+        ns,
+        "--link",
+        link,
+        "--apply",
+        "--helm",
+        CHART,
+      ],
+      { HELM_BIN: sharedEnv().helm4 },
+    );
+    expect(applied.code, applied.stderr).toBe(0);
+    for (const obj of standalone) {
+      const type = Object.values(Resources).find((t) => t.kind === obj.kind)!;
+      const left = await solo.getOptional<KubeObject>(type, obj.metadata.namespace, obj.metadata.name!);
+      expect(left === undefined || left.metadata.deletionTimestamp !== undefined, `${obj.kind} left`).toBe(true);
+    }
+    expect(await deploymentAvailable(solo, ns, controllerName(link))).toBe(true);
+    const clean = await runChecks({
+      clusters: [{ context: "solo", client: solo }],
+      namespace: ns,
+      select: (c) => c.category === "controllers",
+    });
+    expect(find(clean, "controllers.mixed-modes").result).toBe("ok");
+  });
+});
+
+/** Standalone manifests as zonesync versions before standalone names of their own wrote them: the chart's names. */
+function legacyNamed(objects: KubeObject[], namespace: string, link: string): KubeObject[] {
+  const json = JSON.stringify(objects)
+    .replaceAll(`"zonesync-standalone-${namespace}-${link}"`, `"${controllerName(link)}"`)
+    .replaceAll(`"zonesync-standalone-${link}"`, `"${controllerName(link)}"`);
+  return JSON.parse(json) as KubeObject[];
+}
 
 describe("a stopped target API server", () => {
   it("fails the TCP check for that link and skips TLS, version and access", async () => {

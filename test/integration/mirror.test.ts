@@ -492,7 +492,7 @@ describe("link controller on real clusters", () => {
         const d = await hub.get<KubeObject & { status?: { availableReplicas?: number } }>(
           Resources.deployments,
           link.namespace,
-          `zonesync-link-${link.name}`,
+          `zonesync-standalone-${link.name}`,
         );
         return d.status?.availableReplicas === 1;
       },

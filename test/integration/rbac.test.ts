@@ -73,7 +73,7 @@ describe("the link controller's own RBAC", () => {
     );
     const { status } = await hub.request<{ status: { token: string } }>(
       "POST",
-      `/api/v1/namespaces/${namespace}/serviceaccounts/zonesync-link-${link}/token`,
+      `/api/v1/namespaces/${namespace}/serviceaccounts/zonesync-standalone-${link}/token`,
       { body: { apiVersion: "authentication.k8s.io/v1", kind: "TokenRequest", spec: { expirationSeconds: 3600 } } },
     );
     const dir = mkdtempSync(join(tmpdir(), "zonesync-rbac-"));

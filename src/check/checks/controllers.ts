@@ -1,4 +1,4 @@
-import { controllerName, DEFAULT_NAMESPACE, leaseName } from "../../api/names.ts";
+import { controllerName, DEFAULT_NAMESPACE, leaseName, standaloneControllerName } from "../../api/names.ts";
 import type { ChartValues } from "../../api/values.ts";
 import type { ClusterContext, ControllerRef, DeploymentObject, LinkRef } from "../context.ts";
 import { clusterCheck, fail, ok, skip, subjectCheck, type CheckDefinition } from "../types.ts";
@@ -58,7 +58,7 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
     async run(ctx, link) {
       const controllers = await ctx.controllersOf(link);
       if (controllers.length) return ok(describeControllers(controllers));
-      const name = controllerName(link.name);
+      const name = link.wantedMode === "standalone" ? standaloneControllerName(link.name) : controllerName(link.name);
       if (link.wantedMode === "standalone") {
         return fail(
           `no controller: the link is labelled standalone, and no Deployment ${link.namespace}/${name} serves it`,
