@@ -521,6 +521,38 @@ describe("both modes side by side", () => {
       select: (c) => c.category === "controllers",
     });
     expect(find(clean, "controllers.mixed-modes").result).toBe("ok");
+    expect(find(clean, "controllers.cross-mode").result).toBe("ok");
+
+    // Cross-mode conflicts: the chart's Deployment relabelled by another tool; a standalone one whose link is gone.
+    await solo.patch(
+      Resources.deployments,
+      ns,
+      controllerName(link),
+      { metadata: { labels: { "zonesync.io/controller-mode": "standalone" } } },
+      { fieldManager: "kubectl-label" },
+    );
+    await applyAll(
+      solo,
+      standaloneControllerManifests({ link: "gone", namespace: ns, image: `${FAKE_IMAGE}:standalone` }).filter(
+        (o) => o.kind === "Deployment",
+      ),
+      "kubectl-client-side-apply",
+    );
+    const crossed = await runChecks({
+      clusters: [{ context: "solo", client: solo }],
+      namespace: ns,
+      select: (c) => c.category === "controllers",
+    });
+    const details = find(crossed, "controllers.cross-mode").details!;
+    expect(details.find((d) => d.subject === `${ns}/${controllerName(link)}`)).toMatchObject({
+      result: "error",
+      message: expect.stringContaining("belongs to Helm release zonesync but is labelled standalone"),
+    });
+    expect(details.find((d) => d.subject === `${ns}/zonesync-standalone-gone`)).toMatchObject({
+      result: "warning",
+      message: expect.stringContaining(`serves link ${ns}/gone, which is gone`),
+      hint: expect.stringContaining(`zonesync unlink --cluster-name gone -n ${ns} --leftovers --context solo`),
+    });
   });
 });
 

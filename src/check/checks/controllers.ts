@@ -18,6 +18,9 @@ export async function releaseValues(
   });
 }
 
+/** Who writes a chart Deployment's spec and metadata in the normal course: Helm, and the Deployment controller. */
+const CHART_WRITERS = new Set(["helm", "kube-controller-manager"]);
+
 function describeControllers(controllers: readonly ControllerRef[]): string {
   return controllers.map((c) => `${c.mode} Deployment ${c.namespace}/${c.name}`).join(", ");
 }
@@ -101,6 +104,57 @@ export const controllerChecks: CheckDefinition<ClusterContext>[] = [
         );
       }
       return ok(controllers[0]?.mode);
+    },
+  }),
+  subjectCheck<ClusterContext, ControllerRef>({
+    id: "controllers.cross-mode",
+    category: "controllers",
+    description:
+      "no controller crosses modes: the chart's are unchanged by other tools, and no standalone one outlives its link",
+    severity: "error",
+    retryable: false,
+    dependsOn: ["controllers.present"],
+    none: "no link controllers",
+    subjects: (ctx) => ctx.localControllers(),
+    subjectName: (c) => `${c.namespace}/${c.name}`,
+    async run(ctx, controller) {
+      const { obj, mode } = controller;
+      const annotations = obj.metadata.annotations ?? {};
+      const helmOwned = annotations["meta.helm.sh/release-name"] !== undefined;
+      const deploy = `${kubectl(ctx, controller.namespace)} get deployment ${controller.name} --show-managed-fields -o yaml`;
+      if (helmOwned && mode !== "chart") {
+        return fail(
+          `Deployment ${controller.namespace}/${controller.name} belongs to Helm release ${annotations["meta.helm.sh/release-name"]} but is labelled ${mode}: something relabelled the chart's object`,
+          `see who changed it: ${deploy}; then let Helm restore it: helm upgrade --reuse-values`,
+        );
+      }
+      if (helmOwned) {
+        const others = [
+          ...new Set(
+            (obj.metadata.managedFields ?? [])
+              .filter((f) => !f.subresource && !CHART_WRITERS.has(f.manager ?? ""))
+              .map((f) => f.manager ?? "?"),
+          ),
+        ];
+        if (others.length) {
+          return fail(
+            `the chart's Deployment ${controller.namespace}/${controller.name} was also changed by ${others.join(", ")}: the next helm upgrade may undo it, or keep it`,
+            `change it through the link's spec.controller (or the chart values) instead; see ${deploy}`,
+            "warning",
+          );
+        }
+      }
+      if (mode === "standalone") {
+        const links = new Set((await ctx.allLinks()).map((l) => l.key));
+        if (!links.has(controller.linkKey)) {
+          return fail(
+            `standalone Deployment ${controller.namespace}/${controller.name} serves link ${controller.linkKey}, which is gone`,
+            `zonesync unlink --cluster-name ${controller.link} -n ${controller.linkNamespace} --leftovers --context ${ctx.context} | kubectl --context ${ctx.context} delete -f -`,
+            "warning",
+          );
+        }
+      }
+      return ok(mode);
     },
   }),
   subjectCheck<ClusterContext, LinkRef>({
