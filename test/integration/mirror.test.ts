@@ -5,6 +5,8 @@ import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { targetServiceAccountName } from "../../src/api/names.ts";
 import { applyAll } from "../../src/cli/common.ts";
+import { Helm } from "../../src/helm/helm.ts";
+import { bundledChartPath } from "../../src/paths.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
@@ -546,6 +548,91 @@ describe("link controller on real clusters", () => {
       const left = await hub.getOptional<KubeObject>(type, obj.metadata.namespace, obj.metadata.name!);
       expect(left === undefined || left.metadata.deletionTimestamp !== undefined, `${obj.kind} left`).toBe(true);
     }
+  });
+});
+
+describe("standalone to chart, with real controllers", () => {
+  it("hands a running standalone controller over to the chart (migrate --apply): no mirror lost, no gap in its endpoints", async () => {
+    const ns = uniqueName("mig");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    await east.create(Resources.deployments, deployment(ns, "web", 2));
+    await east.create(Resources.services, {
+      metadata: { name: "web", namespace: ns, labels: { "export-test": token } },
+      spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
+    });
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const image = { repository: "ghcr.io/zonesync/zonesync", tag: "dev" };
+    await applyAll(
+      hub,
+      standaloneControllerManifests({
+        link: link.name,
+        namespace: link.namespace,
+        image: `${image.repository}:${image.tag}`,
+        credentialsSecret: "creds",
+      }),
+    );
+    await waitForAddresses(hub, ns, "web-east", 2, 30_000);
+    const helm = new Helm({ binary: sharedEnv().helm4, kubeconfig: cluster("hub").kubeconfigPath });
+    await helm.upgradeInstall({
+      release: "zonesync",
+      chart: bundledChartPath(),
+      namespace: link.namespace,
+      values: { manager: { enabled: false }, image },
+    });
+
+    // Every 50 ms, how many endpoints hub's mirror shows, through the whole handover.
+    const samples: Array<{ at: number; count: number }> = [];
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        const count = (await addresses(hub, ns, "web-east").catch(() => [])).length;
+        samples.push({ at: Date.now(), count });
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    const started = Date.now();
+    const migrated = await execa(
+      process.execPath,
+      [
+        "dist/src/cli/main.js",
+        "migrate",
+        "--context",
+        "hub",
+        "-n",
+        link.namespace,
+        "--link",
+        link.name,
+        "--apply",
+        "--helm",
+        bundledChartPath(),
+        "--timeout",
+        "120s",
+      ],
+      { env: { KUBECONFIG: sharedEnv().kubeconfigPath, HELM_BIN: sharedEnv().helm4 }, reject: false },
+    );
+    expect(migrated.exitCode, `${migrated.stdout}\n${migrated.stderr}`).toBe(0);
+    const migratedAt = Date.now();
+    // The chart's controller took the Lease over: it follows a change.
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
+    await waitForAddresses(hub, ns, "web-east", 3, 30_000);
+    const followedAt = Date.now();
+    sampling = false;
+    await sampler;
+
+    const during = samples.filter((s) => s.at <= migratedAt);
+    expect(during.length).toBeGreaterThan(10);
+    expect(during.filter((s) => s.count !== 2)).toEqual([]);
+    console.log(
+      `[figures] migrate --apply of a running standalone controller: ${((migratedAt - started) / 1000).toFixed(1)} s, ` +
+        `${during.length} samples every 50 ms, none below 2 endpoints; the chart's controller followed a change ` +
+        `${((followedAt - migratedAt) / 1000).toFixed(1)} s after`,
+    );
+    expect(await hub.getOptional(Resources.deployments, link.namespace, `zonesync-standalone-${link.name}`)).toBe(
+      undefined,
+    );
+    await helm.uninstall("zonesync", link.namespace, { ignoreNotFound: true });
   });
 });
 
