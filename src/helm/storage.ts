@@ -112,7 +112,7 @@ export async function listRevisions(
 }
 
 /** A stored revision as a HelmRelease. */
-export function toHelmRelease(revision: StoredRevision, namespace: string, release: string): HelmRelease {
+function toHelmRelease(revision: StoredRevision, namespace: string, release: string): HelmRelease {
   const stored = revision.decode();
   const chartValues = stored.chart?.values ?? {};
   const config = stored.config ?? {};

@@ -167,11 +167,6 @@ function fromRaw(raw: RawKubeconfig): Kubeconfig {
   };
 }
 
-/** The kubeconfig file kubectl would use: the flag, else the first of $KUBECONFIG, else ~/.kube/config. */
-export function kubeconfigPath(flag?: string): string {
-  return flag ?? process.env.KUBECONFIG?.split(":").find(Boolean) ?? join(homedir(), ".kube", "config");
-}
-
 /** The files kubectl would merge: the flag alone, else every path of $KUBECONFIG, else ~/.kube/config. */
 export function kubeconfigPaths(flag?: string): string[] {
   if (flag) return [flag];
