@@ -54,22 +54,29 @@ describe("standalone controller manifests", () => {
     for (const kind of ["Role", "ClusterRole"]) {
       expect(byKind(standalone, kind).rules, kind).toEqual(byKind(chart, kind).rules);
     }
+    // Names of its own (so it never touches the chart's objects); otherwise the same bindings.
+    const own = "zonesync-standalone-east";
+    const ownCluster = "zonesync-standalone-zonesync-system-east";
+    const renamed = <T>(value: T): T =>
+      JSON.parse(JSON.stringify(value).replaceAll('"zonesync-link-east"', `"${own}"`)) as T;
     const roleBinding = byKind(standalone, "RoleBinding");
-    expect(roleBinding.roleRef).toEqual(byKind(chart, "RoleBinding").roleRef);
-    expect(roleBinding.subjects).toEqual(byKind(chart, "RoleBinding").subjects);
+    expect(roleBinding.roleRef).toEqual(renamed(byKind(chart, "RoleBinding").roleRef));
+    expect(roleBinding.subjects).toEqual(renamed(byKind(chart, "RoleBinding").subjects));
     // Cluster-wide the chart binds its one shared ClusterRole (the same rules) to every link controller; a
     // standalone controller, applied by an administrator, has a ClusterRole of its own.
     const clusterBinding = byKind(standalone, "ClusterRoleBinding");
     expect(clusterBinding.roleRef).toEqual({
       apiGroup: "rbac.authorization.k8s.io",
       kind: "ClusterRole",
-      name: "zonesync-link-east",
+      name: ownCluster,
     });
-    expect(clusterBinding.subjects).toEqual(byKind(chart, "ClusterRoleBinding").subjects);
-    expect(podEssentials(byKind(standalone, "Deployment"))).toEqual(podEssentials(byKind(chart, "Deployment")));
+    expect(clusterBinding.subjects).toEqual(renamed(byKind(chart, "ClusterRoleBinding").subjects));
+    expect(podEssentials(byKind(standalone, "Deployment"))).toEqual(
+      renamed(podEssentials(byKind(chart, "Deployment"))),
+    );
     expect(byKind(chart, "ClusterRole").metadata.name).toBe("zonesync-system-zonesync-mirrors");
     for (const obj of standalone) {
-      expect(obj.metadata.name).toBe("zonesync-link-east");
+      expect(obj.metadata.name).toBe(obj.metadata.namespace ? own : ownCluster);
       expect(obj.metadata.labels).toMatchObject({
         "zonesync.io/link": "east",
         "zonesync.io/controller-mode": "standalone",
