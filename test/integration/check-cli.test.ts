@@ -6,6 +6,7 @@
  */
 import { ANNOTATION_WORKLOAD, ownedLabels } from "../../src/zonesync/objects.ts";
 import { execFile } from "node:child_process";
+import { execa } from "execa";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -563,6 +564,82 @@ function legacyNamed(objects: KubeObject[], namespace: string, link: string): Ku
     .replaceAll(`"zonesync-standalone-${link}"`, `"${controllerName(link)}"`);
   return JSON.parse(json) as KubeObject[];
 }
+
+describe("the manager when the ZoneSyncLink CRD is missing at start", () => {
+  it("exits 1 after its sync timeout, is restarted (as Kubernetes would), and converges once the CRD is installed", async () => {
+    const ns = await namespace(solo, "zs-nocrd");
+    await installRelease(sharedEnv().helm4, env.clusters.solo!.kubeconfigPath, undefined, ns, {});
+    const crdName = "zonesynclinks.zonesync.io";
+    await solo.delete(Resources.crds, undefined, crdName);
+    await eventually(async () => !(await solo.getOptional(Resources.crds, undefined, crdName)), 60_000, "CRD gone");
+
+    // A restart loop like the kubelet's, around the real manager process.
+    const exits: number[] = [];
+    let supervising = true;
+    let running: ReturnType<typeof execa> | undefined;
+    const supervisor = (async () => {
+      while (supervising) {
+        running = execa(
+          process.execPath,
+          [
+            join(REPO, "dist/src/cli/main.js"),
+            "manager",
+            "--namespace",
+            ns,
+            "--kubeconfig",
+            env.clusters.solo!.kubeconfigPath,
+            "--sync-timeout",
+            "3s",
+            "--http-addr",
+            "127.0.0.1:0",
+          ],
+          { reject: false, env: { HELM_BIN: sharedEnv().helm4 } },
+        );
+        const result = await running;
+        if (supervising) exits.push(result.exitCode ?? -1);
+        await new Promise((r) => setTimeout(r, 500));
+      }
+    })();
+    try {
+      await eventually(async () => exits.length >= 2, 60_000, "two failed starts");
+      expect(exits.every((code) => code === 1)).toBe(true);
+
+      const installed = Date.now();
+      await ensureCrd(solo);
+      await createSecret(solo, ns, "cluster-credentials-late", "apiVersion: v1\nkind: Config\n", undefined, "late");
+      await createLink(solo, ns, "late", { targetClusterName: "late", credentialsSecret: "cluster-credentials-late" });
+      const values = await eventually(
+        async () => {
+          const got = await exec(sharedEnv().helm4, [
+            "get",
+            "values",
+            "zonesync",
+            "-n",
+            ns,
+            "--kubeconfig",
+            env.clusters.solo!.kubeconfigPath,
+            "-o",
+            "json",
+          ]);
+          const parsed = JSON.parse(got.stdout) as { controllers?: Array<{ name: string }> };
+          return parsed.controllers?.some((e) => e.name === "late") && parsed;
+        },
+        60_000,
+        "the link's entry in the release",
+      );
+      expect(values.controllers).toEqual([{ name: "late", credentialsSecret: "cluster-credentials-late" }]);
+      console.log(
+        `[figures] manager with the CRD missing: ${exits.length} exits (code 1), entry applied ` +
+          `${((Date.now() - installed) / 1000).toFixed(1)} s after the CRD was installed`,
+      );
+    } finally {
+      supervising = false;
+      running?.kill("SIGTERM");
+      await supervisor;
+      await ensureCrd(solo);
+    }
+  });
+});
 
 describe("a stopped target API server", () => {
   it("fails the TCP check for that link and skips TLS, version and access", async () => {
