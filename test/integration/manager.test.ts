@@ -603,7 +603,8 @@ describe("the manager", () => {
       credentialsSecret: `cluster-credentials-${bad}`,
       replicas: 0,
     });
-    expect((await events(hub, namespace, "RejectedByAPIServer")).length).toBe(1);
+    // The Event is recorded asynchronously, after the condition may already show.
+    await eventually(async () => (await events(hub, namespace, "RejectedByAPIServer")).length === 1, 15_000);
 
     // Fixed: applied.
     await hub.patch(Resources.zoneSyncLinks, namespace, bad, {
