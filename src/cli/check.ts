@@ -7,6 +7,7 @@ import {
   inClusterEntry,
   kubeconfigPaths,
   loadKubeconfig,
+  wantsInCluster,
   type Kubeconfig,
   type KubeconfigEntry,
 } from "../kube/kubeconfig.ts";
@@ -132,7 +133,7 @@ async function fullCheck(
 async function probeCheck(flags: CheckFlags, timeoutMs: number, waitMs: number): Promise<CheckReport> {
   let entry: KubeconfigEntry | undefined;
   const paths = kubeconfigPaths(flags.kubeconfig);
-  if (flags.kubeconfig || process.env.KUBECONFIG || existsSync(paths[0]!) || !process.env.KUBERNETES_SERVICE_HOST) {
+  if (!wantsInCluster(flags.kubeconfig)) {
     const kubeconfig = readKubeconfig(paths);
     const names = contextNames(flags, kubeconfig);
     if (names.length > 1) throw new UsageError("--probe checks one cluster: pass a single --context");

@@ -106,9 +106,15 @@ export async function listRevisions(
       status: o.metadata.labels?.status ?? "unknown",
       source: `${kind} ${namespace}/${o.metadata.name}`,
       labels: o.metadata.labels ?? {},
-      decode: () => decodeReleaseData(encoded(o)),
+      decode: once(() => decodeReleaseData(encoded(o))),
     }))
     .sort((a, b) => b.revision - a.revision);
+}
+
+/** Gunzipping a record (the chart's templates included) is the costly part: each is decoded at most once. */
+function once<T>(make: () => T): () => T {
+  let made: { value: T } | undefined;
+  return () => (made ??= { value: make() }).value;
 }
 
 /** A stored revision as a HelmRelease. */

@@ -1,4 +1,3 @@
-import { existsSync } from "node:fs";
 import type { RemoteCredentials } from "../api/remote-kubeconfig.ts";
 import { authorizerFor } from "./authorization.ts";
 import {
@@ -15,6 +14,7 @@ import {
   kubeconfigPaths,
   loadKubeconfig,
   parseKubeconfig,
+  wantsInCluster,
   type Kubeconfig,
   type KubeconfigEntry,
 } from "./kubeconfig.ts";
@@ -132,8 +132,7 @@ export class KubeClient {
    */
   static load(options: { kubeconfig?: string; context?: string; limits?: Partial<KubeClientLimits> } = {}): KubeClient {
     const paths = kubeconfigPaths(options.kubeconfig);
-    const inCluster =
-      !options.kubeconfig && !process.env.KUBECONFIG && !existsSync(paths[0] ?? "") ? inClusterEntry() : undefined;
+    const inCluster = wantsInCluster(options.kubeconfig) ? inClusterEntry() : undefined;
     if (inCluster) return KubeClient.fromEntry(inCluster, undefined, options.limits);
     let kubeconfig: Kubeconfig;
     try {
@@ -156,7 +155,10 @@ export class KubeClient {
 
   /** A client from credentials a policy has already checked (api/remote-kubeconfig.ts): inline data only. */
   static fromCredentials(credentials: RemoteCredentials, limits?: Partial<KubeClientLimits>): KubeClient {
-    return KubeClient.fromEntry({ ...credentials, usesPlugin: false }, undefined, limits);
+    // Field by field: whatever else the object carries (a token file, a user name) never reaches the authorizer.
+    const { context, server, caPem, insecureSkipTlsVerify, token, clientCertPem, clientKeyPem } = credentials;
+    const entry = { context, server, caPem, insecureSkipTlsVerify, token, clientCertPem, clientKeyPem };
+    return KubeClient.fromEntry({ ...entry, usesPlugin: false }, undefined, limits);
   }
 
   /** A client from kubeconfig text (relative file references resolve against the working directory). */

@@ -182,6 +182,19 @@ export function loadKubeconfig(paths: string | string[]): Kubeconfig {
   return fromRaw(merge(existing.map((p) => readRaw(readFileSync(p, "utf8"), dirname(p)))));
 }
 
+/**
+ * kubectl's choice between files and the pod's own ServiceAccount: in-cluster only when no kubeconfig is given,
+ * $KUBECONFIG is unset, ~/.kube/config does not exist, and the pod environment says it runs in a cluster.
+ */
+export function wantsInCluster(flag?: string): boolean {
+  return (
+    !flag &&
+    !process.env.KUBECONFIG &&
+    !existsSync(kubeconfigPaths()[0]!) &&
+    Boolean(process.env.KUBERNETES_SERVICE_HOST)
+  );
+}
+
 const SA_DIR = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 /** The pod's own credentials, when running in a cluster (what an exec probe in the manager pod uses). */
