@@ -47,6 +47,7 @@ import { MirrorRejectedError, NotLeadingError, Reconciler, type Outcome } from "
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
 import { parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
+import { OwnWrites } from "../kube/own-writes.ts";
 
 export interface LinkControllerOptions {
   /** The local (source) cluster, where the link lives and the mirrors are written. */
@@ -182,7 +183,8 @@ export class LinkController {
   /** Mirrors were written (or a resync completed) since lastSyncTime was last set. */
   private syncedSinceIdle = false;
   private readonly eventTimes = new Map<string, number>();
-  private lastStatusJson = "";
+  /** The status last sent, so the same status is never sent twice. */
+  private readonly sentStatus = new OwnWrites<string>();
   private workers: Promise<void> | undefined;
 
   constructor(options: LinkControllerOptions) {
@@ -621,7 +623,7 @@ export class LinkController {
   private onStartedLeading(): void {
     this.leading = true;
     this.metrics.leader.set(1);
-    this.lastStatusJson = "";
+    this.sentStatus.forget();
     this.queue.add(CONTROL.status);
     if (this.deleting) {
       this.startCleanup();
@@ -967,8 +969,8 @@ export class LinkController {
       nameConflicts: nameConflicts.slice(0, MAX_NAME_CONFLICTS_LISTED),
     };
     const json = canonicalJson(update);
-    if (json === this.lastStatusJson) return;
-    this.lastStatusJson = json;
+    if (this.sentStatus.isEcho("status", json)) return;
+    this.sentStatus.record("status", json);
     this.status.update(update);
   }
 }

@@ -15,6 +15,7 @@ import {
   type PeerTarget,
 } from "./render.ts";
 import type { TargetWatch } from "./target.ts";
+import { OwnWrites } from "../kube/own-writes.ts";
 
 export type SkipReason =
   | "NamespaceMissing"
@@ -108,7 +109,7 @@ export class Reconciler {
   private readonly options: ReconcilerOptions;
   private readonly sliceType: ResourceType;
   /** The hash each object was last written with, to tell our own writes' echoes from changes by others. */
-  private readonly written = new Map<string, string>();
+  private readonly written = new OwnWrites<string>();
 
   constructor(options: ReconcilerOptions) {
     this.options = options;
@@ -117,10 +118,7 @@ export class Reconciler {
 
   /** True when a local change is the echo of this controller's own last write of the object. */
   isOwnWrite(mirror: LocalMirror): boolean {
-    return (
-      mirror.hash !== undefined &&
-      this.written.get(`${mirror.metadata.namespace}/${mirror.metadata.name}`) === mirror.hash
-    );
+    return this.written.isEcho(`${mirror.metadata.namespace}/${mirror.metadata.name}`, mirror.hash);
   }
 
   async reconcileService(
@@ -289,7 +287,7 @@ export class Reconciler {
           while (next < work.length) {
             const [type, obj] = work[next++]!;
             if (await client.delete(type, obj.metadata.namespace, obj.metadata.name!)) deleted++;
-            this.written.delete(`${obj.metadata.namespace}/${obj.metadata.name}`);
+            this.written.forget(`${obj.metadata.namespace}/${obj.metadata.name}`);
           }
         }),
       );
@@ -376,14 +374,14 @@ export class Reconciler {
         const result = await createOnly(client, type, d.body, fieldManager);
         if ("created" in result) {
           observer?.write("create", resource);
-          this.written.set(`${d.namespace}/${d.name}`, d.hash);
+          this.written.record(`${d.namespace}/${d.name}`, d.hash);
           return result.created.metadata.uid;
         }
         if (!this.isOurs(result.existing)) throw new NameConflictError(type.kind, d.namespace, d.name);
       }
       const written = await client.apply<KubeObject>(type, d.body, { fieldManager, force: true });
       observer?.write("apply", resource);
-      this.written.set(`${d.namespace}/${d.name}`, d.hash);
+      this.written.record(`${d.namespace}/${d.name}`, d.hash);
       return written.metadata.uid;
     } catch (err) {
       if (isInvalid(err)) throw new MirrorRejectedError(`${type.kind} ${d.namespace}/${d.name}`, err);
@@ -399,7 +397,7 @@ export class Reconciler {
     const { client, observer } = this.options;
     const { namespace, name, uid } = obj.metadata;
     this.ensureLeading(`the deletion of ${type.kind} ${namespace}/${name}`);
-    this.written.delete(`${namespace}/${name}`);
+    this.written.forget(`${namespace}/${name}`);
     try {
       const deleted = await client.delete(type, namespace, name, uid ? { uid } : {});
       if (deleted) observer?.write("delete", type === Resources.services ? "service" : "endpointslice");

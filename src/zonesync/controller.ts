@@ -80,6 +80,7 @@ import {
   type AppliedState,
   type WorkloadView,
 } from "./workload.ts";
+import { OwnWrites } from "../kube/own-writes.ts";
 
 export interface ZoneSyncControllerOptions {
   client: KubeClient;
@@ -175,7 +176,8 @@ export class ZoneSyncController {
   private applied: AppliedState | undefined;
   private desiredChecksum: string | undefined;
   private readonly pending = new Map<string, PendingWrite>();
-  private patchedChecksum: { uid: string | undefined; from: string | undefined; to: string | undefined } | undefined;
+  /** Per workload UID, the checksum patched onto which resourceVersion: the workload cache may lag our own patch. */
+  private readonly patchedChecksums = new OwnWrites<{ from: string | undefined; to: string | undefined }>();
   private lastResult: ReconcileResult | undefined;
   private observedVersion: string | undefined;
   private error: string | undefined;
@@ -624,9 +626,8 @@ export class ZoneSyncController {
     tlsSecret?: string,
   ): Promise<boolean> {
     const { uid, resourceVersion } = workload.metadata;
-    const patched = this.patchedChecksum;
-    const current =
-      patched !== undefined && patched.uid === uid && patched.from === resourceVersion ? patched.to : workload.checksum;
+    const patched = uid === undefined ? undefined : this.patchedChecksums.get(uid);
+    const current = patched !== undefined && patched.from === resourceVersion ? patched.to : workload.checksum;
     if (current === checksum) {
       this.applied = state;
       return false;
@@ -650,7 +651,8 @@ export class ZoneSyncController {
       throw new Error(`cannot patch the config checksum of ${formatWorkloadRef(this.workloadRef)}`, { cause: err });
     }
     this.countWrite(this.workloadRef.kind.toLowerCase(), "patch");
-    this.patchedChecksum = { uid, from: resourceVersion, to: checksum };
+    this.patchedChecksums.forget();
+    if (uid !== undefined) this.patchedChecksums.record(uid, { from: resourceVersion, to: checksum });
     this.applied = state;
     this.metrics?.rollouts.inc({ ...this.metricLabels, cause });
     const reason = describeRolloutCause(cause, tlsSecret);
