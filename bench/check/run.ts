@@ -34,6 +34,7 @@ import { targetAccessManifests } from "../../src/link/access.ts";
 import { remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
 import { installCrd } from "../mirror/setup.ts";
 import { kubeconfigYaml, startEnvironment, type SharedEnvironment } from "../../test/env/index.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const exec = promisify(execFile);
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -238,7 +239,7 @@ async function setUp(env: Env, ns: string, dir: string): Promise<() => Promise<v
       const ready = list.items.filter((d) => (d.status?.availableReplicas ?? 0) > 0).length;
       if (ready >= LINKS) break;
       if (Date.now() > deadline) throw new Error(`only ${ready}/${LINKS} controllers available in ${client.server}`);
-      await new Promise((r) => setTimeout(r, 500));
+      await sleep(500);
     }
   }
   return async () => {

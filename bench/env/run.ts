@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { startClusters } from "../../test/env/index.ts";
 import { trackedPids } from "../../test/env/processes.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const { values } = parseArgs({ options: { rounds: { type: "string", default: "3" } } });
 const rounds = Number(values.rounds);
@@ -22,7 +23,7 @@ for (let round = 1; round <= rounds; round++) {
   const started = performance.now();
   const env = await startClusters(["hub", "east", "west"]);
   const ready = (performance.now() - started) / 1000;
-  await new Promise((r) => setTimeout(r, 5000)); // let the controllers settle before reading memory
+  await sleep(5000); // let the controllers settle before reading memory
   const pids = trackedPids();
   const total = pids.reduce((sum, pid) => sum + rssMb(pid), 0);
   const stopStarted = performance.now();

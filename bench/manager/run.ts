@@ -15,6 +15,7 @@ import { credentialsSecret } from "../../src/link/credentials.ts";
 import { bundledCrdPath } from "../../src/paths.ts";
 import { startClusters } from "../../test/env/index.ts";
 import { freePort } from "../../test/env/ports.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const { values } = parseArgs({ options: { bursts: { type: "string", default: "10,100,500" } } });
 const bursts = values.bursts!.split(",").map(Number);
@@ -37,7 +38,7 @@ const dir = mkdtempSync(join(tmpdir(), "zonesync-bench-manager-"));
 const rows: string[] = [];
 try {
   await client.apply(Resources.crds, parse(readFileSync(bundledCrdPath(), "utf8")) as KubeObject);
-  await new Promise((r) => setTimeout(r, 2000));
+  await sleep(2000);
   for (const count of bursts) {
     const namespace = `bench-${count}`;
     await client.create(Resources.namespaces, { metadata: { name: namespace } });
@@ -85,9 +86,9 @@ try {
     // The manager installs the release (no controllers yet) as soon as it starts; the burst's upgrades come after.
     const installDeadline = Date.now() + 120_000;
     while ((await upgradesDone(port).catch(() => 0)) < 1 && Date.now() < installDeadline) {
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     const before = await upgradesDone(port);
     const started = performance.now();
     const links = Array.from({ length: count }, (_, i) => ({
@@ -111,12 +112,12 @@ try {
       });
       if (list.items.length >= count) break;
       if (Date.now() > deadline) throw new Error(`burst ${count}: only ${list.items.length} Deployments after 10 min`);
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
     const done = performance.now();
     // Helm creates the Deployments before its process returns: wait for the upgrade to be counted, then settle.
-    while ((await upgradesDone(port)) <= before && Date.now() < deadline) await new Promise((r) => setTimeout(r, 200));
-    await new Promise((r) => setTimeout(r, 3000));
+    while ((await upgradesDone(port)) <= before && Date.now() < deadline) await sleep(200);
+    await sleep(3000);
     const upgrades = (await upgradesDone(port)) - before;
     const rss = peakRssMb(manager.pid!);
     manager.kill("SIGTERM");

@@ -20,6 +20,7 @@ import {
   targetCredentials,
   spawnLinkController,
 } from "./setup.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const { values } = parseArgs({
   options: {
@@ -194,7 +195,7 @@ async function measure(
         else latencies.push(t - sent);
       }),
     );
-    await new Promise((r) => setTimeout(r, INTERVAL_MS));
+    await sleep(INTERVAL_MS);
   }
   await Promise.all(pending);
   return { latencies: latencies.sort((a, b) => a - b), lost };
@@ -245,7 +246,7 @@ async function waitReady(controller: Controller, timeoutMs: number): Promise<num
       if (ready) return performance.now();
     }
     if (controller.child.exitCode !== null) throw new Error(`the controller exited; see ${controller.log}`);
-    await new Promise((r) => setTimeout(r, 100));
+    await sleep(100);
   }
   throw new Error(`the controller was not ready within ${timeoutMs} ms; see ${controller.log}`);
 }
@@ -304,7 +305,7 @@ async function main(): Promise<void> {
       const selector = `export=bench,round=${prefix}`;
 
       const stopFloor = await startFloor(target, local, selector);
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       const floor = await measure(target, observer, specs, (s) => `${s.ns}/floor-${s.name}-direct`);
       stopFloor();
 
@@ -323,7 +324,7 @@ async function main(): Promise<void> {
       );
       const controller = startController(clusters, { name: linkName, namespace }, logDir);
       await waitReady(controller, 300_000);
-      await new Promise((r) => setTimeout(r, 2000));
+      await sleep(2000);
       const ctrl = await measure(target, observer, specs, (s) => {
         const mirror = mirrorServiceName(s.name, "target");
         return `${s.ns}/${mirrorSliceName(mirror, `${s.name}-direct`)}`;
@@ -371,7 +372,7 @@ async function main(): Promise<void> {
         const ready = await waitReady(controller, 300_000);
         const seconds = (ready - started) / 1000;
         const counts = await countMirrors(local, linkName);
-        await new Promise((r) => setTimeout(r, 2000));
+        await sleep(2000);
         const hwm = procStatus(controller.child.pid!, "VmHWM");
         const cpu = cpuSeconds(controller.child.pid!);
         await stopChild(controller.child);

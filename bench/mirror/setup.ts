@@ -9,6 +9,7 @@ import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { resourceForObject, Resources } from "../../src/kube/resources.ts";
 import { targetAccessManifests } from "../../src/link/access.ts";
 import { remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /**
  * Real-cluster fixtures shared by the link controller's integration tests and its benchmark: the CRD, least-privilege
@@ -29,7 +30,7 @@ export async function installCrd(client: KubeClient): Promise<void> {
       return;
     } catch (err) {
       if (Date.now() > deadline) throw new Error("the ZoneSyncLink CRD is not served", { cause: err });
-      await new Promise((r) => setTimeout(r, 200));
+      await sleep(200);
     }
   }
 }
@@ -57,7 +58,7 @@ export async function targetCredentials(
       break;
     } catch (err) {
       if (attempt > 50) throw err;
-      await new Promise((r) => setTimeout(r, 100));
+      await sleep(100);
     }
   }
   return {

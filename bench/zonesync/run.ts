@@ -19,6 +19,7 @@ import { KubeClient, type KubeObject } from "../../src/kube/client.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { startEnvironment, type SharedEnvironment } from "../../test/env/index.ts";
 import type { ControllerReport } from "./controller-process.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -99,7 +100,7 @@ async function settle(controller: ControllerProcess, version: string): Promise<C
     const state = await controller.state();
     if (state.idle && state.observedConfigMapVersion === version) return state;
     if (Date.now() > deadline) throw new Error(`the controller did not settle within 60 s`);
-    await new Promise((r) => setTimeout(r, 2));
+    await sleep(2);
   }
 }
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ClusterRun, Limiter, reportSuccess } from "./engine.ts";
 import { clusterCheck, fail, ok, skip, subjectCheck, type CheckDefinition } from "./types.ts";
+import { sleep } from "../sleep.ts";
 
 interface Ctx {
   calls: string[];
@@ -193,7 +194,6 @@ describe("check engine", () => {
   it("pipelines per subject: a slow subject does not hold back the others' next checks", async () => {
     const started = performance.now();
     const at: Record<string, number> = {};
-    const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
     const cats = await run([
       subjectCheck<Ctx, string>({
         ...base,
@@ -250,7 +250,7 @@ describe("check engine", () => {
       [5, 1, 3, 2, 4].map((n) =>
         limiter.run(async () => {
           most = Math.max(most, ++inFlight);
-          await new Promise((r) => setTimeout(r, n));
+          await sleep(n);
           inFlight--;
           return n * 10;
         }),

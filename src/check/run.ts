@@ -5,6 +5,7 @@ import { buildReport, ClusterRun, hasRetryableError } from "./engine.ts";
 import { targetClientFor } from "./clients.ts";
 import type { CheckClient } from "./client.ts";
 import { CATEGORIES, type CheckDefinition, type CheckInfo, type CheckReport, type ClusterResult } from "./types.ts";
+import { sleep } from "../sleep.ts";
 
 export interface ClusterTarget {
   /** The kubeconfig context name (the report's `context`). */
@@ -47,9 +48,7 @@ export async function runChecks(options: RunChecksOptions): Promise<CheckReport>
     const report = await runOnce(options, checks);
     if (report.success || !hasRetryableError(report, retryable) || Date.now() >= deadline) return report;
     options.onRetry?.(report, attempt);
-    await new Promise((r) =>
-      setTimeout(r, Math.min(options.retryIntervalMs ?? 1000, Math.max(0, deadline - Date.now()))),
-    );
+    await sleep(Math.min(options.retryIntervalMs ?? 1000, Math.max(0, deadline - Date.now())));
   }
 }
 

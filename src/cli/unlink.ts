@@ -15,6 +15,7 @@ import { resourceForObject, Resources } from "../kube/resources.ts";
 import { clientFor, explainKubeError, toYaml } from "./common.ts";
 import { UsageError } from "./errors.ts";
 import { dnsLabelFlag, durationFlag } from "./flags.ts";
+import { sleep } from "../sleep.ts";
 
 interface UnlinkFlags {
   clusterName: string;
@@ -87,7 +88,7 @@ async function deleteLinkAndWait(client: KubeClient, link: string, namespace: st
           "Its controller and Secret were left in place so that it can: see `zonesync check`, then run this again",
       );
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
   }
 }
 

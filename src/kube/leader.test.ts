@@ -3,6 +3,7 @@ import type { KubeClient, RequestOptions } from "./client.ts";
 import { KubeApiError } from "./errors.ts";
 import { LeaderElector, microTime } from "./leader.ts";
 import { resourcePath, Resources } from "./resources.ts";
+import { sleep } from "../sleep.ts";
 
 describe("lease helpers", () => {
   it("writes MicroTime with six fractional digits", () => {
@@ -126,9 +127,9 @@ class Connection implements Pick<KubeClient, "request"> {
     const fault = this.fault;
     await Promise.resolve(); // answers arrive asynchronously, so concurrent candidates interleave
     const timeoutMs = options.timeoutMs ?? 30_000;
-    if (fault === "hang") await new Promise((resolve) => setTimeout(resolve, timeoutMs));
+    if (fault === "hang") await sleep(timeoutMs);
     if (!fault && this.delayMs > 0) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(this.delayMs, timeoutMs)));
+      await sleep(Math.min(this.delayMs, timeoutMs));
       if (this.delayMs > timeoutMs) {
         throw new KubeApiError(`${method} ${path}: cannot reach https://fake`, 0, "Unreachable", method, path, {
           cause: new Error(`timed out after ${timeoutMs} ms`),

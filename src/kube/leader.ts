@@ -3,6 +3,7 @@ import type { Logger } from "../log.ts";
 import type { KubeClient } from "./client.ts";
 import { describeError, isAlreadyExists, isConflict, isNotFound } from "./errors.ts";
 import { apiVersionOf, resourcePath, Resources } from "./resources.ts";
+import { sleep } from "../sleep.ts";
 
 const leaseSchema = z.object({
   metadata: z.looseObject({ name: z.string(), namespace: z.string().optional(), resourceVersion: z.string() }),
@@ -60,19 +61,6 @@ function recordOf(spec: Lease["spec"]): string {
     spec.renewTime ?? "",
     spec.leaseTransitions ?? 0,
   ]);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = (): void => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

@@ -8,6 +8,7 @@ import { describeError } from "../kube/errors.ts";
 import { Resources, type ResourceType } from "../kube/resources.ts";
 import type { DeploymentObject, LeaseObject, LinkObject } from "../check/context.ts";
 import { readDeployedRelease, type HelmRelease } from "../helm/storage.ts";
+import { sleep } from "../sleep.ts";
 
 /**
  * `zonesync migrate`: moves a link from its standalone controller (kubectl-applied manifests) to the chart.
@@ -219,7 +220,7 @@ async function until<T>(
         `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${last ? ` (${describeError(last)})` : ""}`,
       );
     }
-    await new Promise((r) => setTimeout(r, pollMs));
+    await sleep(pollMs);
   }
 }
 

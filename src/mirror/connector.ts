@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import { classifyTargetError } from "./credentials.ts";
 import type { SliceVersion } from "./render.ts";
 import { TargetWatch } from "./target.ts";
+import { sleep } from "../sleep.ts";
 
 /** What the target watches depend on; a change of any of it means new watches. */
 export interface TargetConfig {
@@ -28,19 +29,6 @@ export interface TargetConnectorOptions {
   syncTimeoutMs?: number;
   watchBackoffMaxMs?: number;
   logger?: Logger;
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const done = () => {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

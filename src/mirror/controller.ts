@@ -48,6 +48,7 @@ import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
 import { parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
 import { OwnWrites } from "../kube/own-writes.ts";
+import { sleep } from "../sleep.ts";
 
 export interface LinkControllerOptions {
   /** The local (source) cluster, where the link lives and the mirrors are written. */
@@ -302,7 +303,7 @@ export class LinkController {
           error: describeError(err),
           retryInMs: delay,
         });
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
       }
     }
   }
@@ -658,7 +659,7 @@ export class LinkController {
     const local = this.local;
     const linkUid = this.linkUid;
     // Reconciles already running finish first, so none of them writes a mirror after the listing below.
-    for (let i = 0; i < 100 && this.queue.processingCount > 0; i++) await new Promise((r) => setTimeout(r, 100));
+    for (let i = 0; i < 100 && this.queue.processingCount > 0; i++) await sleep(100);
     for (let attempt = 0; this.leading && this.deleting && !this.stopped; attempt++) {
       try {
         // Only what this link created (its UID label) is deleted; without a UID it never created anything.
@@ -684,7 +685,7 @@ export class LinkController {
         this.metrics.errors.inc({ kind: "cleanup" });
         const delay = backoffDelay(attempt, 500, 30_000);
         this.logger.warn("cleanup failed; retrying", { error: describeError(err), retryInMs: delay });
-        await new Promise((r) => setTimeout(r, delay));
+        await sleep(delay);
       }
     }
   }

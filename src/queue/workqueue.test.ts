@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { WorkQueue, type QueueObserver } from "./workqueue.ts";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+import { sleep } from "../sleep.ts";
 
 /** Resolves when `predicate` holds, polling every 2 ms; fails after `ms`. */
 async function until(predicate: () => boolean, ms = 900): Promise<void> {

@@ -1,5 +1,6 @@
 import type { Logger } from "../log.ts";
 import { ExponentialBackoff, TokenBucket } from "./ratelimit.ts";
+import { sleep } from "../sleep.ts";
 
 /** Metrics hooks; every one is optional. See `prometheusObserver` for the Prometheus binding. */
 export interface QueueObserver {
@@ -75,19 +76,6 @@ class Fifo<T> {
     this.items = [];
     this.head = 0;
   }
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(timer);
-      signal.removeEventListener("abort", done);
-      resolve();
-    }
-    signal.addEventListener("abort", done, { once: true });
-  });
 }
 
 /**

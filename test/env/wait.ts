@@ -1,3 +1,4 @@
+import { sleep } from "../../src/sleep.ts";
 /**
  * Polls until `probe` returns a value that is not undefined/false, or fails with the last error after timeoutMs.
  * One polling loop for the test environment, the tests and `npm start`.
@@ -17,7 +18,7 @@ export async function eventually<T>(
     } catch (err) {
       lastError = err;
     }
-    await new Promise((r) => setTimeout(r, intervalMs));
+    await sleep(intervalMs);
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
 }

@@ -39,6 +39,7 @@ import {
   REPO,
   targetServiceAccount,
 } from "./check-fixtures.ts";
+import { sleep } from "../../src/sleep.ts";
 
 const exec = promisify(execFile);
 
@@ -356,7 +357,7 @@ describe("zonesync check --probe", () => {
     });
 
     const waiting = cli([...args, "--wait", "60s"]);
-    await new Promise((r) => setTimeout(r, 1500));
+    await sleep(1500);
     await createLease(solo, ns, "east", 0, 300);
     const waited = await waiting;
     expect(waited.stdout).toBe("Status check results are √ (12 passed, 0 warnings, 0 errors, 0 skipped)\n");
@@ -597,7 +598,7 @@ describe("the manager when the ZoneSyncLink CRD is missing at start", () => {
         );
         const result = await running;
         if (supervising) exits.push(result.exitCode ?? -1);
-        await new Promise((r) => setTimeout(r, 500));
+        await sleep(500);
       }
     })();
     try {

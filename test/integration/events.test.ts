@@ -5,6 +5,7 @@ import type { KubeObject } from "../../src/kube/client.ts";
 import { EventRecorder, type KubeEvent } from "../../src/kube/events.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { adminClient, createNamespace, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 async function setup() {
   const client = adminClient("hub");
@@ -56,7 +57,7 @@ describe("EventRecorder", () => {
     recorder.normal(cm, "Synced", "peers updated");
     recorder.normal(cm, "Synced", "peers updated"); // in flight at the same time: still one Event
     await recorder.flush();
-    await new Promise((r) => setTimeout(r, 1100)); // timestamps have second precision
+    await sleep(1100); // timestamps have second precision
     recorder.normal(cm, "Synced", "peers updated");
     recorder.normal(cm, "Other", "a different reason is another Event");
     await recorder.flush();
@@ -74,7 +75,7 @@ describe("EventRecorder", () => {
     const recorder = new EventRecorder({ client, component: "zonesync-manager", aggregateWindowMs: 0 });
     recorder.normal(cm, "Synced", "again");
     await recorder.flush();
-    await new Promise((r) => setTimeout(r, 5));
+    await sleep(5);
     recorder.normal(cm, "Synced", "again");
     await recorder.flush();
     expect((await events()).map((e) => e.count)).toEqual([1, 1]);

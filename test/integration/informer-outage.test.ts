@@ -5,6 +5,7 @@ import { Informer } from "../../src/kube/informer.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { startClusters, type Clusters } from "../env/index.ts";
 import { createNamespace, eventually, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /**
  * A cluster of its own, because these tests restart its API server: a restart re-initialises the watch cache, so a
@@ -59,7 +60,7 @@ describe("Informer across API server restarts", () => {
     expect(informer.listCount).toBe(1);
     informer.start(); // resumes from `before`, which the restarted server no longer has
     await eventually(async () => seen.length >= 2, 20_000, "the relist's differences");
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     expect(seen.sort()).toEqual(["add c", "delete b"]);
     expect(Number(informer.lastResourceVersion)).toBeGreaterThan(Number(before));
     expect(informer.watchRestarts).toBe(restartsBefore);

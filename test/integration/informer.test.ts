@@ -6,6 +6,7 @@ import { ResponseTooLargeError } from "../../src/kube/bounded.ts";
 import { Informer, objectKey, type InformerOptions } from "../../src/kube/informer.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { adminClient, createNamespace, eventually, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 interface ConfigMap extends KubeObject {
   data?: Record<string, string>;
@@ -44,8 +45,6 @@ async function setup(prefix: string): Promise<{ client: KubeClient; ns: string }
   await createNamespace(client, ns);
   return { client, ns };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("Informer", () => {
   it("lists, then reports adds, updates and deletes from the watch", async () => {

@@ -3,6 +3,7 @@ import type { KubeObject } from "../../src/kube/client.ts";
 import { LeaderElector, type LeaderElectorOptions } from "../../src/kube/leader.ts";
 import { Resources } from "../../src/kube/resources.ts";
 import { adminClient, createNamespace, eventually, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 interface Lease extends KubeObject {
   spec: { holderIdentity?: string; leaseDurationSeconds?: number; leaseTransitions?: number };
@@ -35,8 +36,6 @@ async function pair(
   };
   return { client, namespace, log, a: make("a"), b: make("b") };
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("LeaderElector", () => {
   it("lets exactly one of two candidates lead, and the Lease names it", async () => {

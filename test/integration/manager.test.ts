@@ -17,6 +17,7 @@ import { MANAGER_OPERATION_LABEL, type ReleaseBackend } from "../../src/manager/
 import { bundledChartPath, bundledCrdPath } from "../../src/paths.ts";
 import { kubeconfigYaml } from "../env/index.ts";
 import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /**
  * The manager against a real API server and the real Helm binaries: ZoneSyncLinks in, a Helm release with the
@@ -273,7 +274,7 @@ describe.each([
         metadata: { annotations: { "test/resync": String(i) } },
       });
     }
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(2500);
     expect(backend.upgrades).toBe(2);
     const history = await helm.history("zonesync", namespace);
     expect(history).toHaveLength(2);
@@ -381,7 +382,7 @@ describe("the manager", () => {
       60_000,
       "50 link controller Deployments",
     );
-    await new Promise((r) => setTimeout(r, 2000));
+    await sleep(2000);
     expect(backend.upgrades).toBeGreaterThanOrEqual(1);
     expect(backend.upgrades).toBeLessThanOrEqual(3);
     const deployments = await hub.list(Resources.deployments, namespace, {

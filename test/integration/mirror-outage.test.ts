@@ -19,6 +19,7 @@ import {
 } from "../../bench/mirror/setup.ts";
 import { startEnvironment, type Environment } from "../env/index.ts";
 import { eventually, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /**
  * The slow link controller tests, on a private pair of clusters (the target's API server is stopped, and a
@@ -170,7 +171,7 @@ describe("link controller under failures", () => {
         "the Mirrored condition to say Stale",
       );
       expect(mirrored.status).toBe("False");
-      await new Promise((r) => setTimeout(r, Math.max(0, 30_000 - (Date.now() - down))));
+      await sleep(Math.max(0, 30_000 - (Date.now() - down)));
       expect(await dst.getOptional(Resources.services, ns, "web-src")).toBeDefined();
 
       await startSource();
@@ -282,7 +283,7 @@ describe("link controller under failures", () => {
         60_000,
         `"${milestone}"`,
       );
-      await new Promise((r) => setTimeout(r, Math.random() * 300));
+      await sleep(Math.random() * 300);
       child.kill("SIGKILL");
       await exited;
       killedAt.push(

@@ -18,6 +18,7 @@ import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
 import { adminClient, cluster, eventually, sharedEnv, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /** The EndpointSlice type the clusters serve (set in beforeAll). */
 let slices: ResourceType;
@@ -218,9 +219,9 @@ describe("link controller on real clusters", () => {
     expect(status.metadata.finalizers).toContain("zonesync.io/mirrors");
 
     // Steady state: no writes at all.
-    await new Promise((r) => setTimeout(r, 500));
+    await sleep(500);
     const before = await writes(controller);
-    await new Promise((r) => setTimeout(r, 2500));
+    await sleep(2500);
     expect(await writes(controller)).toBe(before);
 
     await east.patch(Resources.services, ns, "web", { metadata: { labels: { "export-test": null } } });
@@ -589,7 +590,7 @@ describe("standalone to chart, with real controllers", () => {
       while (sampling) {
         const count = (await addresses(hub, ns, "web-east").catch(() => [])).length;
         samples.push({ at: Date.now(), count });
-        await new Promise((r) => setTimeout(r, 50));
+        await sleep(50);
       }
     })();
     const started = Date.now();
@@ -817,7 +818,7 @@ describe("link controller ownership: it touches only what it created", () => {
     // The other exported Service is mirrored as usual.
     await eventually(async () => hub.getOptional(Resources.services, ns, "api-east"), 15_000, "the api mirror");
     // Rechecks (every 10 s) neither touch the user's Service nor repeat the Event.
-    await new Promise((r) => setTimeout(r, 11_000));
+    await sleep(11_000);
     const after = await hub.get<Service>(Resources.services, ns, "web-east");
     expect(after.metadata.resourceVersion).toBe(mine.metadata.resourceVersion);
     expect(after.metadata.labels).toEqual({ app: "mine" });

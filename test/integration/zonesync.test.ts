@@ -15,6 +15,7 @@ import { ZoneSyncController, type ZoneSyncControllerOptions } from "../../src/zo
 import { workloadResource, type WorkloadKind } from "../../src/zonesync/refs.ts";
 import { ZONE_SYNC_CONF_FILE } from "../../src/zonesync/render.ts";
 import { adminClient, createNamespace, eventually, uniqueName } from "../support.ts";
+import { sleep } from "../../src/sleep.ts";
 
 interface Workload extends KubeObject {
   spec: { template: { metadata: { annotations?: Record<string, string> } } };
@@ -32,7 +33,6 @@ interface ConfigMap extends KubeObject {
 }
 
 const CONFIG = "nginx-config";
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const running: Array<{ controller: ZoneSyncController }> = [];
 afterEach(async () => {

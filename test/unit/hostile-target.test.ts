@@ -6,6 +6,7 @@ import { emptyCounts, type DropCounts } from "../../src/mirror/drops.ts";
 import { targetPolicy, type PolicySpec } from "../../src/mirror/policy.ts";
 import { renderService, renderSlices, type Desired, type MirrorContext } from "../../src/mirror/render.ts";
 import { TargetWatch } from "../../src/mirror/target.ts";
+import { sleep } from "../../src/sleep.ts";
 
 /**
  * Hostile target data, through the production path: a loopback API server plays the target cluster and answers the
@@ -586,7 +587,7 @@ describe("hostile target data, through TargetWatch → render", () => {
     watch = new TargetWatch({ client, ...options });
     watch.start();
     await watch.waitForSync(5000);
-    for (let i = 0; i < 100 && errors.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && errors.length === 0; i++) await sleep(10);
     await watch.stop();
     await client.close();
     expect(errors[0]).toBeInstanceOf(ResponseTooLargeError);
