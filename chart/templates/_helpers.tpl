@@ -27,7 +27,7 @@ Standard labels. Call with (dict "root" $ "component" "manager").
 */}}
 {{- define "zonesync.selectorLabels" -}}
 app.kubernetes.io/name: {{ include "zonesync.name" .root }}
-app.kubernetes.io/instance: {{ .root.Release.Name }}
+app.kubernetes.io/instance: {{ .root.Release.Name | quote }}
 app.kubernetes.io/component: {{ .component }}
 {{- end -}}
 
@@ -52,7 +52,7 @@ app.kubernetes.io/part-of: zonesync
 Labels of a link controller's objects. Call with (dict "root" $ "link" <name>).
 */}}
 {{- define "zonesync.controller.selectorLabels" -}}
-zonesync.io/link: {{ .link }}
+zonesync.io/link: {{ .link | quote }}
 zonesync.io/controller-mode: chart
 {{- end -}}
 

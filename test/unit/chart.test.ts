@@ -516,6 +516,30 @@ describe.each([
     expect(disabled.filter((m) => m.metadata.name.endsWith("zonesync-manager"))).toEqual([]);
   });
 
+  it("quotes every name-like value: a link named 53524e-0 or 1e3 in namespace 123 renders strings, not numbers", async () => {
+    // Go's YAML reads an unquoted 53524e-0 as a float, and the API server then refuses the manifest; YAML 1.2's core
+    // schema resolves such scalars the same way.
+    const names = ["53524e-0", "1e3", "0123", "123"];
+    const values = { controllers: names.map((name) => ({ name, credentialsSecret: `creds-${name}` })) };
+    const result = await runHelm(bin(), ["template", "1e5", chartDir, "-n", "123", "-f", valuesFile(values)]);
+    expect(result.exitCode, result.stderr).toBe(0);
+    const offenders: string[] = [];
+    const stringValued = new Set(["labels", "annotations", "matchLabels", "args", "resourceNames"]);
+    const walk = (node: unknown, path: string, mustBeStrings: boolean): void => {
+      if (Array.isArray(node)) node.forEach((v, i) => walk(v, `${path}[${i}]`, mustBeStrings));
+      else if (node !== null && typeof node === "object") {
+        for (const [key, v] of Object.entries(node)) {
+          if (key === "namespace" && typeof v !== "string") offenders.push(`${path}.${key}`);
+          walk(v, `${path}.${key}`, stringValued.has(key));
+        }
+      } else if (mustBeStrings && typeof node !== "string") offenders.push(`${path} = ${String(node)}`);
+    };
+    const docs = parseAllDocuments(result.stdout, { schema: "core" }).map((d) => d.toJS() as Manifest | null);
+    for (const doc of docs) if (doc) walk(doc, `${doc.kind}/${doc.metadata.name}`, false);
+    expect(offenders).toEqual([]);
+    expect(docs.filter((d) => d?.kind === "Deployment")).toHaveLength(names.length + 1);
+  });
+
   it("never sets a container command (the image's entrypoint is the CLI)", async () => {
     const manifests = await render(bin(), twoControllers);
     const containers = manifests.flatMap((m) => m.spec?.template?.spec.containers ?? []);
