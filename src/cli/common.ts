@@ -32,7 +32,7 @@ export function explainKubeError(err: unknown, what: string, context?: string): 
     if (err.status === 401)
       return new Error(`${what}: the credentials${where} were rejected (401 Unauthorized)`, { cause: err });
     if (err.status === 403)
-      return new Error(`${what}: missing RBAC permission${where}: ${err.message.replace(/^[A-Z]+ \S+: 403 /, "")}`, {
+      return new Error(`${what}: missing RBAC permission${where}: ${err.serverMessage || err.message}`, {
         cause: err,
       });
   }

@@ -85,7 +85,9 @@ function apiError(method: string, path: string, status: number, statusText: stri
   } catch {
     // not a Status object; keep the raw text
   }
-  return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason, method, path);
+  return new KubeApiError(`${method} ${path}: ${status} ${message}`, status, reason, method, path, {
+    serverMessage: message,
+  });
 }
 
 /**

@@ -5,19 +5,22 @@ export class KubeApiError extends Error {
   readonly reason: string;
   readonly method: string;
   readonly path: string;
+  /** The API server's own message (from its Status answer), without the request line in front; "" when none. */
+  readonly serverMessage: string;
   constructor(
     message: string,
     status: number,
     reason: string,
     method: string,
     path: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; serverMessage?: string },
   ) {
     super(message, options);
     this.status = status;
     this.reason = reason;
     this.method = method;
     this.path = path;
+    this.serverMessage = options?.serverMessage ?? "";
   }
 }
 

@@ -69,7 +69,10 @@ export interface InformerOptions<T extends KubeObject> {
 function watchError(path: string, status: unknown): KubeApiError {
   const s = (status ?? {}) as { code?: number; reason?: string; message?: string };
   const code = typeof s.code === "number" ? s.code : 500;
-  return new KubeApiError(`WATCH ${path}: ${code} ${s.message ?? "watch error"}`, code, s.reason ?? "", "GET", path);
+  const message = s.message ?? "watch error";
+  return new KubeApiError(`WATCH ${path}: ${code} ${message}`, code, s.reason ?? "", "GET", path, {
+    serverMessage: message,
+  });
 }
 
 /**

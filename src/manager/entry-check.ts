@@ -73,7 +73,7 @@ export class ServerDryRun {
           );
         } catch (err) {
           if (isKubeError(err) && (err.status === 400 || err.status === 422)) {
-            rejected.set(link, `${obj.kind} ${obj.metadata.name}: ${apiMessage(err.message)}`);
+            rejected.set(link, `${obj.kind} ${obj.metadata.name}: ${err.serverMessage || err.message}`);
           } else {
             logger?.debug("dry run inconclusive; the upgrade decides", { link, error: describeError(err) });
           }
@@ -83,9 +83,4 @@ export class ServerDryRun {
     await Promise.all(Array.from({ length: Math.min(CONCURRENCY, objects.length) }, worker));
     return rejected;
   }
-}
-
-/** The API server's own message, without the request line KubeClient puts in front of it. */
-function apiMessage(message: string): string {
-  return message.replace(/^[A-Z]+ \S+: \d+ /, "");
 }
