@@ -7,7 +7,7 @@ import { parse } from "yaml";
 import { Helm } from "../../src/helm/helm.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { EventRecorder } from "../../src/kube/events.ts";
-import { Resources } from "../../src/kube/resources.ts";
+import { Resources, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger, silentLogger } from "../../src/log.ts";
 import { ServerDryRun } from "../../src/manager/entry-check.ts";
 import { HelmReleaseBackend } from "../../src/manager/helm-backend.ts";
@@ -25,6 +25,13 @@ import { sleep } from "../../src/sleep.ts";
  */
 
 const hub = adminClient("hub");
+const resourceQuotas: ResourceType = {
+  group: "",
+  version: "v1",
+  plural: "resourcequotas",
+  kind: "ResourceQuota",
+  namespaced: true,
+};
 const running: Manager[] = [];
 
 interface LinkStatus {
@@ -650,6 +657,83 @@ describe("the manager", () => {
       "the retried upgrade",
     );
     await eventually(async () => backend.upgrades === 1, 30_000, "the helm process to return");
+  });
+});
+
+describe("the manager after a failed revision", () => {
+  it("retries a revision Helm recorded as failed: the deployed revision, not the newest, is what it compares with", async () => {
+    const namespace = uniqueName("failedrev");
+    await createNamespace(hub, namespace);
+    const first = uniqueName("a");
+    await createLink(linkObject(namespace, first, { replicas: 0 }));
+    const started = await startManager(namespace);
+    await eventually(async () => started.backend.upgrades === 1, 60_000, "the first upgrade");
+    const helm = started.helm;
+    running.splice(running.indexOf(started.manager), 1);
+    await started.manager.stop();
+
+    // While no manager runs, a second link comes, and an upgrade with exactly the entries the manager wants fails
+    // half-way: a quota refuses the new Deployment, so Helm records the revision as failed with those values.
+    const second = uniqueName("b");
+    await createLink(linkObject(namespace, second, { replicas: 0 }));
+    const [entry] = await releaseEntries(helm, namespace);
+    if (!entry) throw new Error("the first link's entry is not in the release");
+    const wanted = [entry, JSON.parse(JSON.stringify(entry).replaceAll(first, second)) as Entry].sort((x, y) =>
+      x.name.localeCompare(y.name),
+    );
+    await hub.create(resourceQuotas, {
+      metadata: { name: "one-deployment", namespace },
+      spec: { hard: { "count/deployments.apps": "1" } },
+    });
+    await eventually(
+      async () => {
+        const q = await hub.get<KubeObject & { status?: { used?: Record<string, string> } }>(
+          resourceQuotas,
+          namespace,
+          "one-deployment",
+        );
+        return q.status?.used?.["count/deployments.apps"] === "1";
+      },
+      30_000,
+      "the quota to count the Deployment",
+    );
+    const refused = await execa(
+      helm.binary,
+      [
+        "upgrade",
+        "zonesync",
+        bundledChartPath(),
+        "--namespace",
+        namespace,
+        "--kubeconfig",
+        cluster("hub").kubeconfigPath,
+        "--reuse-values",
+        "--values",
+        "-",
+        "--labels",
+        `${MANAGER_OPERATION_LABEL}=refused`,
+      ],
+      { reject: false, input: JSON.stringify({ controllers: wanted }) },
+    );
+    expect(refused.exitCode, refused.stdout).not.toBe(0);
+    expect(refused.stderr).toMatch(/exceeded quota/);
+    const history = await helm.history("zonesync", namespace);
+    expect(history.at(-1)?.status).toBe("failed");
+    expect(((await helm.getValues("zonesync", namespace)).controllers as Entry[]).map((e) => e.name)).toEqual(
+      wanted.map((e) => e.name),
+    );
+    await expect(hub.get(Resources.deployments, namespace, `zonesync-link-${second}`)).rejects.toThrow(/not found/);
+
+    // The cause goes; the next manager sees that the deployed revision lacks the entry and upgrades again.
+    await hub.delete(resourceQuotas, namespace, "one-deployment");
+    const next = await startManager(namespace, { helm });
+    await eventually(
+      () => hub.get(Resources.deployments, namespace, `zonesync-link-${second}`).catch(() => undefined),
+      60_000,
+      "the second link's Deployment",
+    );
+    expect(next.backend.upgrades).toBe(1);
+    expect((await helm.history("zonesync", namespace)).at(-1)?.status).toBe("deployed");
   });
 });
 

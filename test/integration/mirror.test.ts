@@ -3,7 +3,7 @@ import { execa } from "execa";
 import { parse, stringify } from "yaml";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { targetServiceAccountName } from "../../src/api/names.ts";
+import { LABEL_MIRRORED_FROM, targetServiceAccountName } from "../../src/api/names.ts";
 import { applyAll } from "../../src/cli/common.ts";
 import { Helm } from "../../src/helm/helm.ts";
 import { bundledChartPath } from "../../src/paths.ts";
@@ -464,6 +464,72 @@ describe("link controller on real clusters", () => {
     expect(Date.now() - died).toBeLessThanOrEqual(15_000);
     await waitForAddresses(hub, ns, "web-east", 3);
     expect(await writes(b)).toBeGreaterThan(0);
+  });
+
+  it("stops writing once another holder has its Lease mid-work, and catches up when it leads again", async () => {
+    const ns = uniqueName("steal");
+    const token = uniqueName("x");
+    await ensureNamespace(east, ns);
+    await ensureNamespace(hub, ns);
+    const link = await prepareLink({ selector: { matchLabels: { "export-test": token } } });
+    const a = await startController(link, "leader-pod");
+    await eventually(async () => a.isLeader, 10_000, "a leader");
+
+    // The target keeps changing, so the controller always has work in hand.
+    let exported = 0;
+    let streaming = true;
+    const stream = (async () => {
+      while (streaming && exported < 120) {
+        await east.create(Resources.services, {
+          metadata: { name: `s-${exported}`, namespace: ns, labels: { "export-test": token } },
+          spec: { ports: [{ port: 80 }] },
+        });
+        exported++;
+        await sleep(100);
+      }
+    })();
+    const mirrored = async () =>
+      (await hub.list(Resources.services, ns, { labelSelector: `${LABEL_MIRRORED_FROM}` })).items.length;
+    await eventually(async () => (await mirrored()) >= 5, 20_000, "the first mirrors");
+
+    // Another candidate takes the Lease (as after a partition that outlasted the lease) and keeps renewing it.
+    type Lease = KubeObject & { spec: Record<string, unknown> };
+    const name = `zonesync-link-${link.name}`;
+    const lease = await hub.get<Lease>(Resources.leases, link.namespace, name);
+    const stamp = () => new Date().toISOString().replace("Z", "000Z");
+    await hub.replace(Resources.leases, {
+      ...lease,
+      spec: { ...lease.spec, holderIdentity: "intruder", acquireTime: stamp(), renewTime: stamp() },
+    });
+    const stolen = Date.now();
+    let intruding = true;
+    const intruder = (async () => {
+      while (intruding) {
+        await sleep(1000);
+        const current = await hub.get<Lease>(Resources.leases, link.namespace, name);
+        await hub.replace(Resources.leases, { ...current, spec: { ...current.spec, renewTime: stamp() } });
+      }
+    })();
+    await eventually(async () => !a.isLeader, 15_000, "the controller to see the Lease taken");
+    const noticedMs = Date.now() - stolen;
+    await sleep(500); // a request already on the wire when leadership ended may still land
+    const writesAtLoss = await writes(a);
+    const mirrorsAtLoss = await mirrored();
+    const exportedAtLoss = exported;
+    await sleep(4000);
+    expect(exported).toBeGreaterThan(exportedAtLoss);
+    expect(await writes(a)).toBe(writesAtLoss);
+    expect(await mirrored()).toBe(mirrorsAtLoss);
+
+    // The other holder goes away without releasing: the controller leads again after expiry and mirrors everything.
+    intruding = false;
+    await intruder;
+    streaming = false;
+    await stream;
+    await eventually(async () => a.isLeader, 20_000, "the controller to lead again");
+    await eventually(async () => (await mirrored()) === exported, 30_000, `all ${exported} mirrors`);
+    console.log(`[figures] lease taken → controller stopped leading: ${noticedMs} ms`);
+    expect(noticedMs).toBeLessThanOrEqual(9_000);
   });
 
   it("runs as a real Deployment under its own ServiceAccount and RBAC (pod simulator), serves /readyz and /metrics", async () => {
