@@ -35,7 +35,7 @@ import {
   type CredentialsSecret,
 } from "./credentials.ts";
 import { addMirrorsFinalizer, removeMirrorsFinalizer, type LinkRef } from "./finalizer.ts";
-import { canonicalJson } from "./hash.ts";
+import { canonicalJson } from "../api/render.ts";
 import { LocalMirrors, mirrorSelector } from "./local.ts";
 import { mirrorMetrics, recordDropped, type MirrorMetrics } from "./metrics.ts";
 import { fieldManager } from "./naming.ts";
