@@ -2,6 +2,17 @@ import { z } from "zod";
 import { LINK_CATEGORY, LINK_SHORT_NAME, ZoneSyncLinkSpecSchema, ZoneSyncLinkStatusSchema } from "../src/api/link.ts";
 import { CRD_NAME, GROUP, LINK_KIND, LINK_PLURAL, VERSION } from "../src/api/names.ts";
 import { ChartValuesSchema } from "../src/api/values.ts";
+import {
+  MCS_GROUP,
+  MCS_VERSION,
+  SERVICE_EXPORT_KIND,
+  SERVICE_EXPORT_PLURAL,
+  SERVICE_IMPORT_KIND,
+  SERVICE_IMPORT_PLURAL,
+  ServiceExportStatusSchema,
+  ServiceImportSpecSchema,
+  ServiceImportStatusSchema,
+} from "../src/mcs/api.ts";
 
 /**
  * Converts the zod schemas of src/api into the two generated artifacts: the ZoneSyncLink CRD (OpenAPI v3,
@@ -152,6 +163,110 @@ export function linkCrd(): JsonSchema {
         },
       ],
     },
+  };
+}
+
+const OBJECT_HEAD = {
+  apiVersion: {
+    description: "APIVersion defines the versioned schema of this representation of an object.",
+    type: "string",
+  },
+  kind: {
+    description: "Kind is a string value representing the REST resource this object represents.",
+    type: "string",
+  },
+  metadata: { type: "object" },
+};
+
+function mcsCrd(options: {
+  kind: string;
+  plural: string;
+  shortName: string;
+  description: string;
+  properties: Record<string, JsonSchema>;
+  required?: string[];
+  printerColumns: JsonSchema[];
+}): JsonSchema {
+  const openAPIV3Schema = {
+    description: options.description,
+    type: "object",
+    ...(options.required ? { required: options.required } : {}),
+    properties: { ...OBJECT_HEAD, ...options.properties },
+  };
+  const missing = undescribedPaths(openAPIV3Schema).filter((p) => p !== ".metadata");
+  if (missing.length) throw new Error(`CRD fields without a description (add .describe()): ${missing.join(", ")}`);
+  return {
+    apiVersion: "apiextensions.k8s.io/v1",
+    kind: "CustomResourceDefinition",
+    metadata: { name: `${options.plural}.${MCS_GROUP}` },
+    spec: {
+      group: MCS_GROUP,
+      names: {
+        kind: options.kind,
+        listKind: `${options.kind}List`,
+        plural: options.plural,
+        singular: options.kind.toLowerCase(),
+        shortNames: [options.shortName],
+      },
+      scope: "Namespaced",
+      versions: [
+        {
+          name: MCS_VERSION,
+          served: true,
+          storage: true,
+          subresources: { status: {} },
+          additionalPrinterColumns: [
+            ...options.printerColumns,
+            { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
+          ],
+          schema: { openAPIV3Schema },
+        },
+      ],
+    },
+  };
+}
+
+/** The Multi-Cluster Services API CRDs (KEP-1645), ServiceExport and ServiceImport, from src/mcs/api.ts. */
+export function mcsCrds(): { serviceExport: JsonSchema; serviceImport: JsonSchema } {
+  return {
+    serviceExport: mcsCrd({
+      kind: SERVICE_EXPORT_KIND,
+      plural: SERVICE_EXPORT_PLURAL,
+      shortName: "svcex",
+      description:
+        "ServiceExport declares that the Service with the same name and namespace as this export should be " +
+        "consumable from other clusters.",
+      properties: { status: toStructuralSchema(ServiceExportStatusSchema) },
+      printerColumns: [
+        {
+          name: "Valid",
+          type: "string",
+          jsonPath: '.status.conditions[?(@.type=="Valid")].status',
+          description: "The Valid condition",
+        },
+        {
+          name: "Conflict",
+          type: "string",
+          jsonPath: '.status.conditions[?(@.type=="Conflict")].status',
+          description: "The Conflict condition",
+        },
+      ],
+    }),
+    serviceImport: mcsCrd({
+      kind: SERVICE_IMPORT_KIND,
+      plural: SERVICE_IMPORT_PLURAL,
+      shortName: "svcim",
+      description: "ServiceImport describes a service imported from clusters in a ClusterSet.",
+      required: ["spec"],
+      properties: {
+        spec: toStructuralSchema(ServiceImportSpecSchema),
+        status: toStructuralSchema(ServiceImportStatusSchema),
+      },
+      printerColumns: [
+        { name: "Type", type: "string", jsonPath: ".spec.type", description: "ClusterSetIP or Headless" },
+        { name: "IP", type: "string", jsonPath: ".spec.ips", description: "The clusterset IPs" },
+      ],
+    }),
   };
 }
 

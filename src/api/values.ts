@@ -91,6 +91,18 @@ export const ControllerEntrySchema = z
   })
   .describe("One link controller; every setting left out takes controllerDefaults.");
 
+export const McsValuesSchema = z
+  .strictObject({
+    enabled: z
+      .boolean()
+      .default(false)
+      .describe(
+        "Serve the Multi-Cluster Services API (ServiceExport, ServiceImport): installs its CRDs unless another " +
+          "implementation already did.",
+      ),
+  })
+  .describe("The Multi-Cluster Services API (KEP-1645, multicluster.x-k8s.io).");
+
 export const ChartValuesSchema = z
   .strictObject({
     image: ImageValuesSchema.default(ImageValuesSchema.parse({})),
@@ -100,6 +112,7 @@ export const ChartValuesSchema = z
       .array(ControllerEntrySchema)
       .default([])
       .describe("One entry per link controller Deployment, usually rendered by the manager from ZoneSyncLinks."),
+    mcs: McsValuesSchema.default(McsValuesSchema.parse({})),
     global: z.record(z.string(), z.unknown()).optional().describe("Helm global values (ignored by this chart)."),
   })
   .describe("Values of the zonesync chart.");

@@ -19,6 +19,7 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   values: async () => (await import("./values.ts")).registerValues,
   manager: async () => (await import("./manager.ts")).registerManager,
   "link-controller": async () => (await import("./link-controller.ts")).registerLinkController,
+  "mcs-controller": async () => (await import("./mcs-controller.ts")).registerMcsController,
   check: async () => (await import("./check.ts")).registerCheck,
   migrate: async () => (await import("./migrate.ts")).registerMigrate,
 };

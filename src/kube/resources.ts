@@ -76,6 +76,20 @@ export const Resources = {
     kind: "ZoneSyncLink",
     namespaced: true,
   },
+  serviceExports: {
+    group: "multicluster.x-k8s.io",
+    version: "v1alpha1",
+    plural: "serviceexports",
+    kind: "ServiceExport",
+    namespaced: true,
+  },
+  serviceImports: {
+    group: "multicluster.x-k8s.io",
+    version: "v1alpha1",
+    plural: "serviceimports",
+    kind: "ServiceImport",
+    namespaced: true,
+  },
 } satisfies Record<string, ResourceType>;
 
 export function endpointSliceType(version: "v1" | "v1beta1"): ResourceType {

@@ -41,7 +41,7 @@ export interface Desired {
   body: KubeObject;
 }
 
-function withHash(body: KubeObject): Desired {
+export function withHash(body: KubeObject): Desired {
   const hash = contentHash(body);
   body.metadata.annotations = { ...body.metadata.annotations, [ANNOTATION_MIRROR_HASH]: hash };
   return { namespace: body.metadata.namespace!, name: body.metadata.name!, hash, body };
@@ -94,7 +94,7 @@ function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function renderPorts(ports: SlicePort[]): unknown[] {
+export function renderPorts(ports: SlicePort[]): unknown[] {
   return [...ports]
     .sort((a, b) =>
       compare(`${a.name ?? ""}/${a.protocol ?? ""}/${a.port}`, `${b.name ?? ""}/${b.protocol ?? ""}/${b.port}`),

@@ -1,0 +1,20 @@
+import { MAX_SUBDOMAIN_NAME, shortenName, shortHash } from "../mirror/naming.ts";
+
+/** `endpointslice.kubernetes.io/managed-by` of the slices the MCS controller writes for its own cluster's exports. */
+export const MCS_SLICE_MANAGER = "mcs-controller.zonesync.io";
+/** The export record (see record.ts) on every EndpointSlice of an import. */
+export const ANNOTATION_MCS_EXPORT = "zonesync.io/mcs-export";
+/** Marks the ServiceImports and derived Services the MCS controller made (never adopts one without it). */
+export const LABEL_MCS_MANAGED = "zonesync.io/mcs";
+/** The ClusterProperty (KEP-2149) naming this cluster in its clusterset. */
+export const CLUSTER_ID_PROPERTY = "cluster.clusterset.k8s.io";
+
+/** The local ClusterIP (or headless) Service behind an import: `<name>-mcs`, shortened to 63 characters. */
+export function derivedServiceName(service: string): string {
+  return shortenName(`${service}-mcs`);
+}
+
+/** The EndpointSlice of the derived Service that carries one source slice of one cluster's export. */
+export function importSliceName(derived: string, cluster: string, sourceSlice: string): string {
+  return `${shortenName(`${derived}-${cluster}`, MAX_SUBDOMAIN_NAME - 12)}-${shortHash(`${cluster}/${sourceSlice}`, 10)}`;
+}

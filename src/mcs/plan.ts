@@ -1,0 +1,213 @@
+import { LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_SERVICE_NAME } from "../api/names.ts";
+import { renderEndpoints, renderPorts, withHash, type Desired, type SliceVersion } from "../mirror/render.ts";
+import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "./api.ts";
+import type { ExportedService, ImportSlice, ServiceExportView } from "./model.ts";
+import {
+  ANNOTATION_MCS_EXPORT,
+  derivedServiceName,
+  importSliceName,
+  LABEL_MCS_MANAGED,
+  MCS_SLICE_MANAGER,
+} from "./names.ts";
+import { decodeRecord, encodeRecord, type ExportRecord } from "./record.ts";
+import { resolveImport, type ClusterExport, type ExportCondition, type ImportSpec } from "./resolve.ts";
+
+/**
+ * What one cluster's MCS controller wants for one namespace/name, from what it sees: its own ServiceExport and
+ * Service, the Service's slices, and the export records its link controllers carried in from other clusters.
+ * Pure: the controller diffs the result against its caches.
+ */
+export interface ImportInputs {
+  namespace: string;
+  name: string;
+  clusterId: string;
+  sliceVersion: SliceVersion;
+  serviceExport?: ServiceExportView;
+  service?: ExportedService;
+  /** The local Service's own slices (written by the EndpointSlice controller). */
+  serviceSlices: ImportSlice[];
+  /** Slices of the derived Service that link controllers carried in from other clusters. */
+  carriedSlices: ImportSlice[];
+  /** The derived Service's cluster IPs, once it exists (the import's `ips`). */
+  derivedIps: string[];
+}
+
+export interface ImportPlan {
+  /** The conditions of the local ServiceExport (when there is one). */
+  conditions?: ExportCondition[];
+  /** The local export's record, when it is valid. */
+  record?: ExportRecord;
+  /** The derived Service's slices that carry the local export (empty when it is not exported or not valid). */
+  ownSlices: Desired[];
+  /** The ServiceImport and derived Service; absent when no cluster exports the name (both are then removed). */
+  serviceImport?: { spec: ImportSpec & { ips?: string[] }; clusters: string[] };
+  derivedService?: Desired;
+  /** Carried slices that were left out of the import, and why (logged and counted by the controller). */
+  ignored: Array<{ slice: string; problem: string }>;
+}
+
+export function planImport(inputs: ImportInputs): ImportPlan {
+  const { namespace, name, clusterId } = inputs;
+  const exports: ClusterExport[] = [];
+  const ignored: ImportPlan["ignored"] = [];
+  const local = inputs.serviceExport ? localExport(inputs) : undefined;
+  if (local) exports.push(local);
+  const seen = new Set<string>([clusterId]);
+  for (const slice of [...inputs.carriedSlices].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
+    const cluster = slice.sourceCluster;
+    if (!cluster || seen.has(cluster)) continue;
+    const decoded = decodeRecord(slice.record);
+    if ("problem" in decoded) {
+      ignored.push({ slice: slice.metadata.name, problem: decoded.problem });
+      continue;
+    }
+    seen.add(cluster);
+    exports.push(fromRecord(cluster, decoded.record));
+  }
+  const resolution = resolveImport(exports);
+  const conditions = local ? resolution.conditions.get(clusterId) : undefined;
+  const validLocal = local !== undefined && conditions?.find((c) => c.type === "Valid")?.status === "True";
+  const record = validLocal ? toRecord(local) : undefined;
+  const derived = derivedServiceName(name);
+  const ownSlices = record ? renderOwnSlices(inputs, derived, record) : [];
+  if (!resolution.spec) return { ...(conditions ? { conditions } : {}), ownSlices, ignored };
+  const spec = resolution.spec;
+  const ips = spec.type === "ClusterSetIP" && inputs.derivedIps.length ? { ips: inputs.derivedIps.slice(0, 2) } : {};
+  return {
+    ...(conditions ? { conditions } : {}),
+    ...(record ? { record } : {}),
+    ownSlices,
+    serviceImport: { spec: { ...spec, ...ips }, clusters: resolution.clusters },
+    derivedService: renderDerivedService(namespace, name, derived, spec),
+    ignored,
+  };
+}
+
+function localExport(inputs: ImportInputs): ClusterExport {
+  const { service, serviceExport, clusterId } = inputs;
+  const created = serviceExport?.metadata.creationTimestamp ?? new Date(0).toISOString();
+  if (!service || service.invalid) {
+    return {
+      cluster: clusterId,
+      exportCreated: created,
+      serviceType: undefined,
+      headless: false,
+      ports: [],
+      sessionAffinity: "None",
+    };
+  }
+  return {
+    cluster: clusterId,
+    exportCreated: created,
+    serviceType: service.serviceType as ClusterExport["serviceType"],
+    headless: service.headless,
+    ports: service.ports.map((p) => ({
+      ...(p.name ? { name: p.name } : {}),
+      protocol: p.protocol ?? "TCP",
+      port: p.port,
+      ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+    })),
+    sessionAffinity: service.sessionAffinity,
+    ...(service.sessionAffinityTimeoutSeconds !== undefined
+      ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: service.sessionAffinityTimeoutSeconds } } }
+      : {}),
+    ...(service.ipFamilies ? { ipFamilies: service.ipFamilies } : {}),
+  };
+}
+
+function toRecord(local: ClusterExport): ExportRecord {
+  const timeout = local.sessionAffinityConfig?.clientIP?.timeoutSeconds;
+  return {
+    created: local.exportCreated,
+    type: local.headless ? "Headless" : "ClusterSetIP",
+    ports: local.ports.map((p) => ({ ...p })),
+    sessionAffinity: local.sessionAffinity,
+    ...(timeout !== undefined ? { sessionAffinityTimeoutSeconds: timeout } : {}),
+    ...(local.ipFamilies ? { ipFamilies: [...local.ipFamilies] } : {}),
+  };
+}
+
+/** A carried record as a ClusterExport: only valid exports are ever recorded, so its Service is a ClusterIP one. */
+export function fromRecord(cluster: string, record: ExportRecord): ClusterExport {
+  return {
+    cluster,
+    exportCreated: record.created,
+    serviceType: "ClusterIP",
+    headless: record.type === "Headless",
+    ports: record.ports,
+    sessionAffinity: record.sessionAffinity,
+    ...(record.sessionAffinityTimeoutSeconds !== undefined
+      ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: record.sessionAffinityTimeoutSeconds } } }
+      : {}),
+    ...(record.ipFamilies ? { ipFamilies: record.ipFamilies } : {}),
+  };
+}
+
+/** Labels every slice of an import carries; `managedBy` says which writer it belongs to. */
+export function importSliceLabels(name: string, cluster: string, managedBy: string): Record<string, string> {
+  return {
+    [LABEL_SERVICE_NAME]: derivedServiceName(name),
+    [LABEL_MCS_SERVICE_NAME]: name,
+    [LABEL_MCS_SOURCE_CLUSTER]: cluster,
+    [LABEL_ENDPOINTSLICE_MANAGED_BY]: managedBy,
+  };
+}
+
+/** One slice of the derived Service per slice of the local Service, each with the record; one empty slice at least. */
+function renderOwnSlices(inputs: ImportInputs, derived: string, record: ExportRecord): Desired[] {
+  const { namespace, name, clusterId, sliceVersion } = inputs;
+  const sources = inputs.serviceSlices.filter((s) => !s.invalid && s.addressType !== "FQDN");
+  const body = (sourceName: string, addressType: string, endpoints: unknown[], ports: unknown[]) =>
+    withHash({
+      metadata: {
+        name: importSliceName(derived, clusterId, sourceName),
+        namespace,
+        labels: importSliceLabels(name, clusterId, MCS_SLICE_MANAGER),
+        annotations: { [ANNOTATION_MCS_EXPORT]: encodeRecord(record) },
+      },
+      addressType,
+      endpoints,
+      ports,
+    });
+  if (sources.length === 0) {
+    const family = record.ipFamilies?.[0] ?? "IPv4";
+    return [body("", family, [], [])];
+  }
+  return sources.map((s) =>
+    body(s.metadata.name, s.addressType, renderEndpoints(s.endpoints, sliceVersion, false), renderPorts(s.ports)),
+  );
+}
+
+function renderDerivedService(namespace: string, name: string, derived: string, spec: ImportSpec): Desired {
+  const unnamed = spec.ports.length > 1;
+  return withHash({
+    metadata: {
+      name: derived,
+      namespace,
+      labels: { [LABEL_MCS_MANAGED]: "true", [LABEL_MCS_SERVICE_NAME]: name },
+    },
+    spec: {
+      type: "ClusterIP",
+      ...(spec.type === "Headless" ? { clusterIP: "None" } : {}),
+      // A Service with several ports needs a name on each; the import's ports keep theirs where they have one.
+      ports: spec.ports.map((p) => ({
+        name: p.name ?? (unnamed ? `${p.protocol.toLowerCase()}-${p.port}` : undefined),
+        protocol: p.protocol,
+        port: p.port,
+        ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),
+      })),
+      ...(spec.type === "ClusterSetIP" ? { sessionAffinity: spec.sessionAffinity } : {}),
+      ...(spec.type === "ClusterSetIP" && spec.sessionAffinity === "ClientIP"
+        ? {
+            sessionAffinityConfig: {
+              clientIP: { timeoutSeconds: spec.sessionAffinityConfig?.clientIP?.timeoutSeconds ?? 10800 },
+            },
+          }
+        : {}),
+    },
+  });
+}
+
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
