@@ -247,3 +247,10 @@ The manager's cluster-scoped objects: with the namespace, so that releases of on
 {{- define "zonesync.manager.clusterName" -}}
 {{- printf "%s-%s" .Release.Namespace (include "zonesync.manager.name" .) -}}
 {{- end -}}
+
+{{/*
+The MCS controller's cluster-scoped RBAC name: namespaced like the manager's, so two installs never share it.
+*/}}
+{{- define "zonesync.mcs.clusterName" -}}
+{{- printf "%s-%s-mcs" .Release.Namespace (include "zonesync.fullname" .) | trunc 63 | trimSuffix "-" -}}
+{{- end -}}

@@ -106,6 +106,13 @@ export const ZoneSyncLinkSpecSchema = z
           "that already exist locally.",
       ),
     zoneSync: ZoneSyncSchema.optional(),
+    serviceExports: z
+      .boolean()
+      .default(true)
+      .describe(
+        "Carry the target's Multi-Cluster Services exports (ServiceExport, as its zonesync MCS controller " +
+          "publishes them) into this cluster's ServiceImports (default true). Independent of the selector.",
+      ),
     staleAfter: z
       .string()
       .regex(DURATION_PATTERN, 'must be a duration such as "30s", "5m" or "1h"')

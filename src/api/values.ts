@@ -98,8 +98,22 @@ export const McsValuesSchema = z
       .default(false)
       .describe(
         "Serve the Multi-Cluster Services API (ServiceExport, ServiceImport): installs its CRDs unless another " +
-          "implementation already did.",
+          "implementation already did, and runs the MCS controller.",
       ),
+    clusterId: z
+      .string()
+      .max(63)
+      .regex(/^([a-z0-9]([-a-z0-9]*[a-z0-9])?)?$/, "must be a DNS label")
+      .default("")
+      .describe(
+        "This cluster's id in the clusterset (a DNS label). The ClusterProperty cluster.clusterset.k8s.io wins " +
+          "when the cluster has one; one of the two is required when mcs.enabled. Links to this cluster name it " +
+          "by the same id (targetClusterName).",
+      ),
+    logLevel: logLevelSchema().default("info").describe("The MCS controller's log level: error, warn, info or debug."),
+    resources: resourceRequirementsSchema(true)
+      .default({ requests: { cpu: "20m", memory: "64Mi" }, limits: { memory: "256Mi" } })
+      .describe("Compute resources of the MCS controller container."),
   })
   .describe("The Multi-Cluster Services API (KEP-1645, multicluster.x-k8s.io).");
 

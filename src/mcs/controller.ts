@@ -212,6 +212,11 @@ export class McsController {
       derivedIps: derived?.ours ? derived.clusterIPs : [],
     });
     this.reportIgnored(key, plan);
+    this.logger.debug("reconcile import", {
+      import: key,
+      clusters: plan.serviceImport?.clusters.join(",") ?? "none",
+      carried: importSlices.length,
+    });
     await this.writeExportStatus(key, plan);
     await this.writeOwnSlices(namespace, plan, importSlices);
     await this.writeImport(namespace, name, plan, derived);
@@ -300,18 +305,20 @@ export class McsController {
       metadata: { name, namespace, labels: { [LABEL_MCS_MANAGED]: "true" } },
       spec: plan.serviceImport.spec,
     } as KubeObject;
-    const desired = withHash(body);
+    // The status is written separately, but the hash covers it: a change of exporters alone is a change.
+    const desired = withHash({ ...body, status: { clusters: plan.serviceImport.clusters } } as KubeObject);
+    delete (desired.body as { status?: unknown }).status;
     if (existingImport?.hash !== desired.hash) {
       const written = await this.apply(Resources.serviceImports, desired, existingImport !== undefined);
       if (!written) return;
       this.ensureLeading();
-      await client.apply(
+      // A merge patch replaces the list as a whole: exporters that went are gone from it.
+      await client.patch(
         Resources.serviceImports,
-        {
-          metadata: { name, namespace },
-          status: { clusters: plan.serviceImport.clusters.map((cluster) => ({ cluster })) },
-        } as KubeObject,
-        { fieldManager: MCS_FIELD_MANAGER, subresource: "status" },
+        namespace,
+        name,
+        { status: { clusters: plan.serviceImport.clusters.map((cluster) => ({ cluster })) } },
+        { strategy: "merge", subresource: "status", fieldManager: MCS_FIELD_MANAGER },
       );
     }
   }

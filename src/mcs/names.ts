@@ -1,4 +1,6 @@
+import { LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_SERVICE_NAME } from "../api/names.ts";
 import { MAX_SUBDOMAIN_NAME, shortenName, shortHash } from "../mirror/naming.ts";
+import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "./api.ts";
 
 /** `endpointslice.kubernetes.io/managed-by` of the slices the MCS controller writes for its own cluster's exports. */
 export const MCS_SLICE_MANAGER = "mcs-controller.zonesync.io";
@@ -17,4 +19,14 @@ export function derivedServiceName(service: string): string {
 /** The EndpointSlice of the derived Service that carries one source slice of one cluster's export. */
 export function importSliceName(derived: string, cluster: string, sourceSlice: string): string {
   return `${shortenName(`${derived}-${cluster}`, MAX_SUBDOMAIN_NAME - 12)}-${shortHash(`${cluster}/${sourceSlice}`, 10)}`;
+}
+
+/** Labels every slice of an import carries; `managedBy` says which writer it belongs to. */
+export function importSliceLabels(name: string, cluster: string, managedBy: string): Record<string, string> {
+  return {
+    [LABEL_SERVICE_NAME]: derivedServiceName(name),
+    [LABEL_MCS_SERVICE_NAME]: name,
+    [LABEL_MCS_SOURCE_CLUSTER]: cluster,
+    [LABEL_ENDPOINTSLICE_MANAGED_BY]: managedBy,
+  };
 }

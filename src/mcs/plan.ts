@@ -1,10 +1,10 @@
-import { LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_SERVICE_NAME } from "../api/names.ts";
 import { renderEndpoints, renderPorts, withHash, type Desired, type SliceVersion } from "../mirror/render.ts";
-import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "./api.ts";
+import { LABEL_MCS_SERVICE_NAME } from "./api.ts";
 import type { ExportedService, ImportSlice, ServiceExportView } from "./model.ts";
 import {
   ANNOTATION_MCS_EXPORT,
   derivedServiceName,
+  importSliceLabels,
   importSliceName,
   LABEL_MCS_MANAGED,
   MCS_SLICE_MANAGER,
@@ -140,16 +140,6 @@ export function fromRecord(cluster: string, record: ExportRecord): ClusterExport
       ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: record.sessionAffinityTimeoutSeconds } } }
       : {}),
     ...(record.ipFamilies ? { ipFamilies: record.ipFamilies } : {}),
-  };
-}
-
-/** Labels every slice of an import carries; `managedBy` says which writer it belongs to. */
-export function importSliceLabels(name: string, cluster: string, managedBy: string): Record<string, string> {
-  return {
-    [LABEL_SERVICE_NAME]: derivedServiceName(name),
-    [LABEL_MCS_SERVICE_NAME]: name,
-    [LABEL_MCS_SOURCE_CLUSTER]: cluster,
-    [LABEL_ENDPOINTSLICE_MANAGED_BY]: managedBy,
   };
 }
 

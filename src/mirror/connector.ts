@@ -13,6 +13,8 @@ export interface TargetConfig {
   selector: string | undefined;
   namespaces?: string[];
   peers?: { namespace: string; name: string };
+  /** Carry the target's own MCS exports; its cluster id as the link names it. */
+  mcs?: { cluster: string };
 }
 
 export interface TargetConnectorOptions {
@@ -101,7 +103,7 @@ export class TargetConnector {
 
   /** Probes the target (version, rights) and syncs new watches; throws the first error. */
   private async open(config: TargetConfig, signal: AbortSignal): Promise<TargetWatch> {
-    const { client, selector, namespaces, peers } = config;
+    const { client, selector, namespaces, peers, mcs } = config;
     const sliceVersion: SliceVersion = await servedVersion(client, "discovery.k8s.io");
     if (selector !== undefined) {
       // Proves the credentials and the list right before anything is swapped.
@@ -117,6 +119,7 @@ export class TargetConnector {
       selector,
       namespaces,
       peers,
+      mcs,
       backoffMaxMs: this.options.watchBackoffMaxMs,
       logger: this.options.logger,
       onChange: (key, at) => {

@@ -46,7 +46,7 @@ import { DEFAULT_RENEW_AFTER, renewalDue, tokenLifetime, withToken, type TokenLi
 import { MirrorRejectedError, NotLeadingError, Reconciler, type Outcome } from "./reconciler.ts";
 import type { MirrorContext, PeerTarget, SliceVersion } from "./render.ts";
 import { StatusWriter, type MirrorStatus } from "./status.ts";
-import { parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
+import { parseImportKey, parseServiceKey, PEERS_KEY, type TargetWatch } from "./target.ts";
 import { OwnWrites } from "../kube/own-writes.ts";
 import { sleep } from "../sleep.ts";
 
@@ -118,11 +118,12 @@ function targetSpecKey(link: ZoneSyncLink): string {
     selector,
     namespaces,
     peer: zoneSync?.targetPeerService,
+    mcs: link.spec.serviceExports ? link.spec.targetClusterName : undefined,
   });
 }
 
 function sourceName(key: string): string {
-  return key.replace(/^svc:/, "");
+  return key.startsWith("mcs:") ? `the MCS export ${key.slice(4)}` : key.replace(/^svc:/, "");
 }
 
 /**
@@ -490,6 +491,7 @@ export class LinkController {
       selector,
       namespaces: link.spec.namespaces,
       peers: link.spec.zoneSync?.targetPeerService,
+      ...(link.spec.serviceExports ? { mcs: { cluster: link.spec.targetClusterName } } : {}),
     });
   }
 
@@ -704,7 +706,13 @@ export class LinkController {
   private enqueueAll(): void {
     if (!this.leading || this.stopped) return;
     this.resyncing = true;
-    const keys = [...(this.connector.active?.serviceKeys() ?? []), ...(this.local?.sources() ?? []), PEERS_KEY];
+    const target = this.connector.active;
+    const keys = [
+      ...(target?.serviceKeys() ?? []),
+      ...(target?.importKeys() ?? []),
+      ...(this.local?.sources() ?? []),
+      PEERS_KEY,
+    ];
     for (const key of keys) {
       this.resyncPending.add(key);
       this.queue.add(key);
@@ -761,8 +769,13 @@ export class LinkController {
     const stale = this.reachability.stale;
     let outcome: Outcome;
     try {
+      const imported = parseImportKey(key);
       if (key === PEERS_KEY) {
         outcome = await reconciler.reconcilePeers(target, key, this.peers(), stale);
+      } else if (imported) {
+        outcome = this.namespaceExcluded(imported.namespace)
+          ? await reconciler.deleteSource(key)
+          : await reconciler.reconcileImport(target, key, imported.namespace, imported.name, stale);
       } else {
         const ref = parseServiceKey(key);
         if (ref && this.namespaceExcluded(ref.namespace)) {

@@ -6,7 +6,8 @@ import type { Logger } from "../log.ts";
 import { parseRemoteRef } from "./naming.ts";
 import { ANNOTATION_MIRROR_HASH } from "../api/names.ts";
 import type { SliceVersion } from "./render.ts";
-import { PEERS_KEY, serviceKey } from "./target.ts";
+import { importKey, PEERS_KEY, serviceKey } from "./target.ts";
+import { LABEL_MCS_SERVICE_NAME } from "../mcs/api.ts";
 
 /**
  * The label selector of one link's mirrors: its identity, the link's UID (a link of the same name in another
@@ -28,7 +29,14 @@ export interface LocalMirror extends KubeObject {
 export function toLocalMirror(raw: KubeObject): LocalMirror {
   const { name = "", namespace = "", resourceVersion, uid, labels = {}, annotations = {} } = raw.metadata;
   const ref = parseRemoteRef(annotations[ANNOTATION_REMOTE_REF] ?? "");
-  const source = labels[LABEL_ZONE_SYNC_PEERS] ? PEERS_KEY : ref ? serviceKey(ref.namespace, ref.name) : undefined;
+  const importName = labels[LABEL_MCS_SERVICE_NAME];
+  const source = labels[LABEL_ZONE_SYNC_PEERS]
+    ? PEERS_KEY
+    : importName
+      ? importKey(namespace, importName)
+      : ref
+        ? serviceKey(ref.namespace, ref.name)
+        : undefined;
   const spec = raw.spec as { clusterIP?: string } | undefined;
   return {
     metadata: { name, namespace, resourceVersion, uid },

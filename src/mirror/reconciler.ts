@@ -7,6 +7,7 @@ import { endpointSliceType, Resources, type ResourceType } from "../kube/resourc
 import type { LocalMirror, LocalMirrors } from "./local.ts";
 import {
   countAddresses,
+  renderImportSlices,
   renderPeerSlices,
   renderService,
   renderSlices,
@@ -15,6 +16,7 @@ import {
   type PeerTarget,
 } from "./render.ts";
 import type { TargetWatch } from "./target.ts";
+import { decodeRecord } from "../mcs/record.ts";
 import { OwnWrites } from "../kube/own-writes.ts";
 
 export type SkipReason =
@@ -245,6 +247,47 @@ export class Reconciler {
     try {
       const writes = await this.convergeSlices(key, renderPeerSlices(this.options.ctx, peers, slices, { stale }));
       return { writes, mirrored: true, endpoints: countAddresses(slices) };
+    } catch (err) {
+      if (!(err instanceof NameConflictError)) throw err;
+      return { ...NONE, skipped: { reason: "NameConflict", message: err.message, object: err.object } };
+    }
+  }
+
+  /**
+   * The target's own MCS export of one name: its slices, with their export records, as slices of the local derived
+   * Service (ADR 0005). Only into namespaces that exist here (MCS namespace sameness); a slice with an invalid
+   * record is left out and reported.
+   */
+  async reconcileImport(
+    target: TargetWatch | undefined,
+    key: string,
+    namespace: string,
+    name: string,
+    stale: boolean,
+  ): Promise<Outcome> {
+    if (!target) return NONE;
+    if (!this.options.local.namespaceUsable(namespace)) {
+      return {
+        ...(await this.deleteSource(key)),
+        skipped: { reason: "NamespaceMissing", message: `namespace ${namespace} does not exist here` },
+      };
+    }
+    const carried: Array<ReturnType<TargetWatch["importSlicesOf"]>[number] & { record: string }> = [];
+    const problems: string[] = [];
+    for (const slice of target.importSlicesOf(namespace, name)) {
+      const decoded = decodeRecord(slice.record);
+      if ("problem" in decoded) problems.push(`EndpointSlice ${namespace}/${slice.metadata.name}: ${decoded.problem}`);
+      else carried.push({ ...slice, record: slice.record! });
+    }
+    try {
+      const writes = await this.convergeSlices(
+        key,
+        renderImportSlices(this.options.ctx, namespace, name, carried, { stale }),
+      );
+      const outcome: Outcome = { writes, mirrored: false, endpoints: 0 };
+      return problems.length
+        ? { ...outcome, skipped: { reason: "Invalid", message: problems.slice(0, 3).join("; ") } }
+        : outcome;
     } catch (err) {
       if (!(err instanceof NameConflictError)) throw err;
       return { ...NONE, skipped: { reason: "NameConflict", message: err.message, object: err.object } };

@@ -14,6 +14,7 @@ import type { KubeObject } from "../kube/client.ts";
 import { contentHash } from "./hash.ts";
 import { ZONE_LABEL, type MirrorEndpoint, type SlicePort, type TargetService, type TargetSlice } from "./model.ts";
 import { mirrorServiceName, mirrorSliceName, peerSliceName, remoteRef } from "./naming.ts";
+import { ANNOTATION_MCS_EXPORT, derivedServiceName, importSliceLabels, importSliceName } from "../mcs/names.ts";
 
 /**
  * The desired local objects for what the target exports. Pure functions: the reconciler compares the hash of the
@@ -185,4 +186,39 @@ export function countAddresses(slices: TargetSlice[]): number {
   let n = 0;
   for (const s of slices) for (const e of s.endpoints) n += e.addresses.length;
   return n;
+}
+
+/**
+ * The target's own MCS export of one name (ADR 0005), as slices of the local derived Service: one per target slice,
+ * labelled for the import and its source cluster, with the export record carried along. Only slices whose record
+ * is valid are passed in.
+ */
+export function renderImportSlices(
+  ctx: MirrorContext,
+  namespace: string,
+  name: string,
+  slices: Array<TargetSlice & { record: string }>,
+  options: { stale: boolean },
+): Desired[] {
+  const derived = derivedServiceName(name);
+  const ref = remoteRef(ctx.cluster, namespace, name);
+  return slices
+    .filter((s) => !s.invalid)
+    .map((slice) =>
+      withHash({
+        metadata: {
+          name: importSliceName(derived, ctx.cluster, slice.metadata.name),
+          namespace,
+          labels: { ...mirrorLabels(ctx), ...importSliceLabels(name, ctx.cluster, ENDPOINTSLICE_MANAGER) },
+          annotations: {
+            [ANNOTATION_REMOTE_REF]: ref,
+            [ANNOTATION_MCS_EXPORT]: slice.record,
+            ...(options.stale ? { [ANNOTATION_STALE]: "true" } : {}),
+          },
+        },
+        addressType: slice.addressType,
+        endpoints: renderEndpoints(slice.endpoints, ctx.sliceVersion, options.stale),
+        ports: renderPorts(slice.ports),
+      }),
+    );
 }

@@ -1,4 +1,7 @@
-import { LABEL_SERVICE_NAME } from "../api/names.ts";
+import { LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_SERVICE_NAME } from "../api/names.ts";
+import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "../mcs/api.ts";
+import { toImportSlice, type ImportSlice } from "../mcs/model.ts";
+import { MCS_SLICE_MANAGER } from "../mcs/names.ts";
 import type { KubeClient } from "../kube/client.ts";
 import { Informer } from "../kube/informer.ts";
 import { endpointSliceType, Resources } from "../kube/resources.ts";
@@ -14,8 +17,16 @@ import { SliceIndex } from "./slice-index.ts";
 export const PEERS_KEY = "peers";
 export const serviceKey = (namespace: string, name: string): string => `svc:${namespace}/${name}`;
 export function parseServiceKey(key: string): { namespace: string; name: string } | undefined {
-  if (!key.startsWith("svc:")) return undefined;
-  const rest = key.slice(4);
+  return parsePrefixedKey("svc:", key);
+}
+/** One per name the target's own MCS controller exports (its own-export slices, ADR 0005). */
+export const importKey = (namespace: string, name: string): string => `mcs:${namespace}/${name}`;
+export function parseImportKey(key: string): { namespace: string; name: string } | undefined {
+  return parsePrefixedKey("mcs:", key);
+}
+function parsePrefixedKey(prefix: string, key: string): { namespace: string; name: string } | undefined {
+  if (!key.startsWith(prefix)) return undefined;
+  const rest = key.slice(prefix.length);
   const slash = rest.indexOf("/");
   return slash > 0 ? { namespace: rest.slice(0, slash), name: rest.slice(slash + 1) } : undefined;
 }
@@ -25,7 +36,12 @@ export function parseServiceKey(key: string): { namespace: string; name: string 
  * with the per-object bounds of model.ts, what a target can make this process hold is bounded. Generous: Services
  * past spec.maxServices are held (and counted as over the cap), only not mirrored.
  */
-export const MAX_TARGET_OBJECTS = { services: 50_000, slices: 100_000, peerSlices: 1_000 } as const;
+export const MAX_TARGET_OBJECTS = {
+  services: 50_000,
+  slices: 100_000,
+  peerSlices: 1_000,
+  importSlices: 100_000,
+} as const;
 
 /** A Service that can be mirrored: the ones ranked for spec.maxServices. */
 const mirrorable = (s: TargetService): boolean => !s.invalid && s.serviceType !== "ExternalName";
@@ -40,6 +56,8 @@ export interface TargetWatchOptions {
   namespaces?: string[];
   /** The target's zone-sync peer Service, when peers are mirrored. */
   peers?: { namespace: string; name: string };
+  /** Carry the target's own MCS exports (ADR 0005): the target's cluster id, which their slices must name. */
+  mcs?: { cluster: string };
   /** A target object changed: the work queue key, and when the event arrived (performance.now()). */
   onChange: (key: string, receivedAt: number) => void;
   onError?: (err: unknown) => void;
@@ -79,8 +97,11 @@ export class TargetWatch {
   private readonly serviceInformers = new Map<string, Informer<TargetService>>();
   private readonly sliceInformers: Informer<TargetSlice>[] = [];
   private readonly peerInformer: Informer<TargetSlice> | undefined;
+  private readonly importInformers: Informer<ImportSlice>[] = [];
   private readonly slices: SliceIndex;
   private readonly peers: SliceIndex;
+  /** The target's own-export slices, keyed by `namespace/<import name>`. */
+  private readonly imports: SliceIndex;
   /** What was dropped of each exported Service itself (ports, invalid names). */
   private readonly serviceDrops = new DropLedger();
   private readonly dropLog: DropLog;
@@ -100,6 +121,7 @@ export class TargetWatch {
     const onDropped = (object: string, counts: Partial<DropCounts>) => this.dropLog.report(object, counts);
     this.slices = new SliceIndex({ policy: this.policy, onDropped });
     this.peers = new SliceIndex({ policy: this.policy, onDropped });
+    this.imports = new SliceIndex({ policy: this.policy, onDropped });
     const sliceType = endpointSliceType(options.sliceVersion);
     const max = { ...MAX_TARGET_OBJECTS, ...options.maxObjects };
     const common = {
@@ -166,6 +188,55 @@ export class TargetWatch {
         delete: (s) => this.peerChanged(s, undefined),
       });
     }
+    if (options.mcs) this.watchImports(options, common, sliceType);
+  }
+
+  /**
+   * The target's own-export slices: written by its MCS controller for its own cluster id, filtered on the server by
+   * both labels, so slices that speak for another cluster never arrive. Indexed by the import name.
+   */
+  private watchImports(options: TargetWatchOptions, common: object, sliceType: ReturnType<typeof endpointSliceType>) {
+    const cluster = options.mcs!.cluster;
+    const max = { ...MAX_TARGET_OBJECTS, ...options.maxObjects };
+    for (const namespace of options.namespaces ?? [undefined]) {
+      const informer = new Informer<ImportSlice>({
+        ...(common as Pick<TargetWatchOptions, "client">),
+        type: sliceType,
+        namespace,
+        labelSelector:
+          `${LABEL_ENDPOINTSLICE_MANAGED_BY}=${MCS_SLICE_MANAGER},${LABEL_MCS_SOURCE_CLUSTER}=${cluster},` +
+          LABEL_MCS_SERVICE_NAME,
+        // Indexed by the import's name rather than the derived Service's.
+        transform: (raw) => {
+          const slice = toImportSlice(raw);
+          return slice.importName && !slice.invalid
+            ? { ...slice, service: slice.importName }
+            : { ...slice, invalid: slice.invalid ?? "no import name" };
+        },
+        maxObjects: max.importSlices,
+        name: `target MCS export endpointslices${namespace ? ` in ${namespace}` : ""}`,
+      });
+      const changed = (s: ImportSlice) => this.changed(importKey(s.metadata.namespace, s.service));
+      informer.addHandlers({
+        add: (s) => {
+          this.imports.set(s);
+          changed(s);
+        },
+        update: (old, s) => {
+          if (old.service !== s.service) {
+            this.imports.delete(old);
+            changed(old);
+          }
+          this.imports.set(s);
+          changed(s);
+        },
+        delete: (s) => {
+          this.imports.delete(s);
+          changed(s);
+        },
+      });
+      this.importInformers.push(informer);
+    }
   }
 
   private get informers(): Array<Informer<TargetService> | Informer<TargetSlice>> {
@@ -173,6 +244,7 @@ export class TargetWatch {
       ...this.serviceInformers.values(),
       ...this.sliceInformers,
       ...(this.peerInformer ? [this.peerInformer] : []),
+      ...this.importInformers,
     ];
   }
 
@@ -247,6 +319,10 @@ export class TargetWatch {
       this.changed(serviceKey(key.slice(0, slash), key.slice(slash + 1)));
     }
     if (this.peers.setPolicy(policy).length) this.changed(PEERS_KEY);
+    for (const key of this.imports.setPolicy(policy)) {
+      const slash = key.indexOf("/");
+      this.changed(importKey(key.slice(0, slash), key.slice(slash + 1)));
+    }
     if (capChanged) {
       this.cap = undefined;
       this.scheduleCapCheck();
@@ -309,7 +385,10 @@ export class TargetWatch {
    * Services over the cap are not in it (see `serviceCap`).
    */
   droppedCounts(): DropCounts {
-    return addCounts(addCounts(this.slices.totals(), this.peers.totals()), this.serviceDrops.totals());
+    return addCounts(
+      addCounts(addCounts(this.slices.totals(), this.peers.totals()), this.imports.totals()),
+      this.serviceDrops.totals(),
+    );
   }
 
   /**
@@ -331,6 +410,20 @@ export class TargetWatch {
   /** False when the Service is past spec.maxServices (or is not one that can be mirrored). */
   withinCap(namespace: string, name: string): boolean {
     return this.serviceCap().within.has(`${namespace}/${name}`);
+  }
+
+  /** The target's own-export slices of one import (filtered by the link's policy), each with its export record. */
+  importSlicesOf(namespace: string, name: string): ImportSlice[] {
+    return this.imports.slicesOf(`${namespace}/${name}`) as ImportSlice[];
+  }
+
+  /** Work queue keys of every name the target exports through the MCS API. */
+  importKeys(): string[] {
+    const keys = new Set<string>();
+    for (const informer of this.importInformers) {
+      for (const s of informer.list()) keys.add(importKey(s.metadata.namespace, s.service));
+    }
+    return [...keys];
   }
 
   /** Work queue keys of every exported Service. */

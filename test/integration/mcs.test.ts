@@ -7,11 +7,19 @@ import { endpointSliceType, Resources, servedVersion, type ResourceType } from "
 import { createLogger } from "../../src/log.ts";
 import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "../../src/mcs/api.ts";
 import { McsController } from "../../src/mcs/controller.ts";
-import { ANNOTATION_MCS_EXPORT, derivedServiceName, MCS_SLICE_MANAGER } from "../../src/mcs/names.ts";
-import { importSliceLabels } from "../../src/mcs/plan.ts";
+import {
+  ANNOTATION_MCS_EXPORT,
+  derivedServiceName,
+  importSliceLabels,
+  MCS_SLICE_MANAGER,
+} from "../../src/mcs/names.ts";
+
 import { encodeRecord } from "../../src/mcs/record.ts";
 import { ENDPOINTSLICE_MANAGER } from "../../src/api/names.ts";
-import { adminClient, createNamespace, eventually, uniqueName } from "../support.ts";
+import { LinkController } from "../../src/mirror/controller.ts";
+import { sleep } from "../../src/sleep.ts";
+import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
+import { adminClient, cluster, createNamespace, eventually, uniqueName } from "../support.ts";
 
 /**
  * The MCS controller on a real API server, cases named after the kubernetes-sigs/mcs-api conformance suite (v0.5.0,
@@ -20,9 +28,15 @@ import { adminClient, createNamespace, eventually, uniqueName } from "../support
  */
 
 const hub = adminClient("hub");
+const east = adminClient("east");
+const west = adminClient("west");
+const clients = { hub, east, west } as const;
+type ClusterName = keyof typeof clients;
 const repoRoot = join(import.meta.dirname, "..", "..");
 let slices: ResourceType;
 let controller: McsController;
+const others: McsController[] = [];
+const links: LinkController[] = [];
 const namespace = uniqueName("mcs-system");
 
 interface ServiceImport extends KubeObject {
@@ -86,7 +100,8 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  await controller?.stop();
+  await Promise.all(links.map((l) => l.stop()));
+  await Promise.all([controller, ...others].map((c) => c?.stop()));
 });
 
 describe("MCS conformance (ported): ServiceImport", () => {
@@ -276,5 +291,192 @@ describe("MCS conformance (ported): EndpointSlice", () => {
       "the import's slices to go",
     );
     console.log(`[figures] unexport → import slices gone: ${Date.now() - unexported} ms`);
+  });
+});
+
+/** One MCS controller per cluster (hub's is shared with the cases above), and link controllers between them. */
+async function startMesh(pairs: Array<[ClusterName, ClusterName]>): Promise<void> {
+  for (const name of ["east", "west"] as const) {
+    const client = clients[name];
+    await installMcsCrds(client);
+    await createNamespace(client, namespace).catch(() => undefined);
+    const mcs = new McsController({
+      client,
+      clusterId: name,
+      namespace,
+      identity: `mcs-${name}`,
+      logger: createLogger({ level: process.env.ZONESYNC_TEST_LOG ?? "error", format: "text", component: name }),
+    });
+    await mcs.start();
+    others.push(mcs);
+  }
+  for (const [source, target] of pairs) {
+    const local = clients[source];
+    await installCrd(local);
+    const creds = await targetCredentials(clients[target], cluster(target), source);
+    const linkNamespace = uniqueName("zs");
+    await ensureNamespace(local, linkNamespace);
+    await putSecret(local, linkNamespace, "creds", creds.kubeconfig);
+    const name = uniqueName(target);
+    // No selector: only the target's MCS exports are carried.
+    await local.create(
+      Resources.zoneSyncLinks,
+      linkObject(linkNamespace, name, { targetClusterName: target, credentialsSecret: "creds" }),
+    );
+    const link = new LinkController({
+      client: local,
+      link: name,
+      namespace: linkNamespace,
+      identity: `${source}-to-${target}`,
+      statusIntervalMs: 200,
+      logger: createLogger({
+        level: process.env.ZONESYNC_TEST_LOG ?? "error",
+        format: "text",
+        component: `${source}<-${target}`,
+      }),
+    });
+    await link.start();
+    links.push(link);
+  }
+  await eventually(async () => others.every((c) => c.isLeader) && links.every((l) => l.isLeader), 20_000, "leaders");
+}
+
+async function installMcsCrds(client: typeof hub): Promise<void> {
+  for (const file of ["multicluster.x-k8s.io_serviceexports.yaml", "multicluster.x-k8s.io_serviceimports.yaml"]) {
+    const crd = parse(readFileSync(join(repoRoot, "crds", file), "utf8")) as KubeObject;
+    await client.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
+  }
+  await eventually(() => client.list(Resources.serviceImports, "default"), 15_000, "the MCS CRDs to be served");
+}
+
+describe("MCS across three clusters (hub imports from east and west; east and west link to each other)", () => {
+  it("imports a name exported by east and west into one ServiceImport with both clusters' endpoints; unexport removes a cluster's slices", async () => {
+    await startMesh([
+      ["hub", "east"],
+      ["hub", "west"],
+      ["east", "west"],
+      ["west", "east"],
+    ]);
+    const ns = uniqueName("mesh");
+    for (const client of [hub, east, west]) await createNamespace(client, ns);
+    for (const client of [east, west]) {
+      await client.create(Resources.deployments, deployment(ns, "web", 2));
+      await client.create(Resources.services, {
+        metadata: { name: "web", namespace: ns },
+        spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] },
+      });
+    }
+    const exported = Date.now();
+    await east.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });
+    await west.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });
+    const hubImport = await eventually(
+      async () => {
+        const i = await importOf(ns, "web");
+        return i?.status?.clusters?.length === 2 && i.spec.ips?.length ? i : undefined;
+      },
+      20_000,
+      "hub's ServiceImport of east and west",
+    );
+    const importMs = Date.now() - exported;
+    expect(hubImport.status?.clusters).toEqual([{ cluster: "east" }, { cluster: "west" }]);
+    expect(hubImport.spec.type).toBe("ClusterSetIP");
+    const bySource = async (client: typeof hub) => {
+      const list = await client.list<Slice>(slices, ns, { labelSelector: `${LABEL_MCS_SERVICE_NAME}=web` });
+      const out: Record<string, number> = {};
+      for (const s of list.items) {
+        const source = s.metadata.labels?.[LABEL_MCS_SOURCE_CLUSTER] ?? "?";
+        out[source] = (out[source] ?? 0) + (s.endpoints ?? []).length;
+      }
+      return out;
+    };
+    await eventually(
+      async () => {
+        const counts = await bySource(hub);
+        return counts.east === 2 && counts.west === 2 ? counts : undefined;
+      },
+      20_000,
+      "hub's import slices with 2 endpoints from each cluster",
+    );
+    // east imports too: its own endpoints and west's, under one ServiceImport.
+    await eventually(
+      async () => {
+        const counts = await bySource(east);
+        return counts.east === 2 && counts.west === 2 ? counts : undefined;
+      },
+      20_000,
+      "east's import of itself and west",
+    );
+    for (const client of [east, west]) {
+      const c = await eventually(
+        async () => {
+          const e = await client.get<ServiceExport>(Resources.serviceExports, ns, "web");
+          const conflict = e.status?.conditions?.find((x) => x.type === "Conflict");
+          return conflict?.reason === "NoConflicts" ? conflict : undefined;
+        },
+        20_000,
+        "Conflict=False on both exports",
+      );
+      expect(c.status).toBe("False");
+    }
+
+    // A change of endpoints in east reaches hub's import.
+    const scaled = Date.now();
+    await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
+    await eventually(async () => (await bySource(hub)).east === 3, 20_000, "hub to see east's third endpoint");
+    const endpointMs = Date.now() - scaled;
+
+    // Unexport in west: hub's slices from west go within seconds, and the import keeps east.
+    const unexported = Date.now();
+    await west.delete(Resources.serviceExports, ns, "web");
+    await eventually(async () => (await bySource(hub)).west === undefined, 20_000, "hub's west slices to go");
+    const unexportMs = Date.now() - unexported;
+    await eventually(
+      async () => (await importOf(ns, "web"))?.status?.clusters?.length === 1,
+      20_000,
+      "hub's import to list only east",
+    );
+    await east.delete(Resources.serviceExports, ns, "web");
+    await eventually(async () => (await importOf(ns, "web")) === undefined, 20_000, "hub's ServiceImport to go");
+    console.log(
+      `[figures] mesh: export → hub ServiceImport ${importMs} ms; east endpoint change → hub slice ${endpointMs} ms; ` +
+        `unexport → hub slices gone ${unexportMs} ms`,
+    );
+  });
+
+  it("reports a port conflict on the ServiceExport of every cluster, the oldest export winning", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of [hub, east, west]) await createNamespace(client, ns);
+    await east.create(Resources.services, {
+      metadata: { name: "api", namespace: ns },
+      spec: { ports: [{ name: "http", port: 80 }] },
+    });
+    await west.create(Resources.services, {
+      metadata: { name: "api", namespace: ns },
+      spec: { ports: [{ name: "http", port: 8080 }] },
+    });
+    await east.create(Resources.serviceExports, { metadata: { name: "api", namespace: ns } });
+    await sleep(1100); // creation timestamps have whole seconds: east is older
+    await west.create(Resources.serviceExports, { metadata: { name: "api", namespace: ns } });
+    for (const client of [east, west]) {
+      const conflict = await eventually(
+        async () => {
+          const e = await client.get<ServiceExport>(Resources.serviceExports, ns, "api");
+          const c = e.status?.conditions?.find((x) => x.type === "Conflict");
+          return c?.status === "True" ? c : undefined;
+        },
+        20_000,
+        "Conflict=True",
+      );
+      expect(conflict.reason).toBe("PortConflict");
+    }
+    const imported = await eventually(
+      async () => {
+        const i = await importOf(ns, "api");
+        return i?.status?.clusters?.length === 2 ? i : undefined;
+      },
+      20_000,
+      "hub's import",
+    );
+    expect(imported.spec.ports).toEqual([{ name: "http", port: 80, protocol: "TCP" }]);
   });
 });
