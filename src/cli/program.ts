@@ -22,6 +22,8 @@ const COMMANDS: Record<string, () => Promise<Register>> = {
   "mcs-controller": async () => (await import("./mcs-controller.ts")).registerMcsController,
   check: async () => (await import("./check.ts")).registerCheck,
   migrate: async () => (await import("./migrate.ts")).registerMigrate,
+  export: async () => (await import("./export.ts")).registerExport,
+  unexport: async () => (await import("./export.ts")).registerUnexport,
 };
 
 /** The program with the command named by argv[0] only, or with every command (for help and unknown commands). */
