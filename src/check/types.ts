@@ -3,7 +3,15 @@
  * cold-start path, and the manager's `/readyz` imports it in-process.
  */
 
-export const CATEGORIES = ["links", "controllers", "credentials", "mirrors", "zone-sync", "multicluster"] as const;
+export const CATEGORIES = [
+  "links",
+  "controllers",
+  "credentials",
+  "mirrors",
+  "zone-sync",
+  "multicluster",
+  "mcs",
+] as const;
 export type Category = (typeof CATEGORIES)[number];
 
 export const CATEGORY_TITLES: Record<Category, string> = {
@@ -13,6 +21,7 @@ export const CATEGORY_TITLES: Record<Category, string> = {
   mirrors: "mirrors",
   "zone-sync": "zone-sync",
   multicluster: "across clusters",
+  mcs: "multi-cluster services",
 };
 
 export type Severity = "error" | "warning";

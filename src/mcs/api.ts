@@ -13,9 +13,7 @@ export const SERVICE_IMPORT_KIND = "ServiceImport";
 export const SERVICE_EXPORT_PLURAL = "serviceexports";
 export const SERVICE_IMPORT_PLURAL = "serviceimports";
 
-/** Labels the API gives an import's EndpointSlices. */
-export const LABEL_MCS_SERVICE_NAME = "multicluster.kubernetes.io/service-name";
-export const LABEL_MCS_SOURCE_CLUSTER = "multicluster.kubernetes.io/source-cluster";
+export { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "./names.ts";
 
 export const SERVICE_IMPORT_TYPES = ["ClusterSetIP", "Headless"] as const;
 export const SESSION_AFFINITIES = ["None", "ClientIP"] as const;

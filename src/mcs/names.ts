@@ -1,6 +1,9 @@
 import { LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_SERVICE_NAME } from "../api/names.ts";
 import { MAX_SUBDOMAIN_NAME, shortenName, shortHash } from "../mirror/naming.ts";
-import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "./api.ts";
+
+/** Labels the MCS API gives an import's EndpointSlices. */
+export const LABEL_MCS_SERVICE_NAME = "multicluster.kubernetes.io/service-name";
+export const LABEL_MCS_SOURCE_CLUSTER = "multicluster.kubernetes.io/source-cluster";
 
 /** `endpointslice.kubernetes.io/managed-by` of the slices the MCS controller writes for its own cluster's exports. */
 export const MCS_SLICE_MANAGER = "mcs-controller.zonesync.io";

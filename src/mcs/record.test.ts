@@ -30,7 +30,12 @@ describe("encodeRecord / decodeRecord", () => {
   });
 
   it("round-trips a minimal record (optional fields absent, no ports)", () => {
-    const minimal: ExportRecord = { created: "2024-05-01T10:00:00Z", type: "Headless", ports: [], sessionAffinity: "None" };
+    const minimal: ExportRecord = {
+      created: "2024-05-01T10:00:00Z",
+      type: "Headless",
+      ports: [],
+      sessionAffinity: "None",
+    };
     expect(decodeRecord(encodeRecord(minimal))).toEqual({ record: minimal });
   });
 
@@ -139,7 +144,9 @@ describe("decodeRecord rejects what it cannot trust", () => {
     ["80.5", 80.5],
     ['"80"', "80"],
   ])("a port number out of range or not an integer: %s", (_what, port) => {
-    expect(problemOf(json({ ports: [{ protocol: "TCP", port }] }))).toMatch(/^invalid export record: ports\[0\]\.port: /);
+    expect(problemOf(json({ ports: [{ protocol: "TCP", port }] }))).toMatch(
+      /^invalid export record: ports\[0\]\.port: /,
+    );
   });
 
   it("accepts the port range bounds 1 and 65535", () => {

@@ -17,6 +17,8 @@ import {
 import { encodeRecord } from "../../src/mcs/record.ts";
 import { ENDPOINTSLICE_MANAGER } from "../../src/api/names.ts";
 import { LinkController } from "../../src/mirror/controller.ts";
+import { runChecks } from "../../src/check/run.ts";
+import type { CheckReport } from "../../src/check/types.ts";
 import { sleep } from "../../src/sleep.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
 import { adminClient, cluster, createNamespace, eventually, uniqueName } from "../support.ts";
@@ -294,6 +296,26 @@ describe("MCS conformance (ported): EndpointSlice", () => {
   });
 });
 
+/** The MCS checks of `zonesync check` over these clusters (each checked with the others as peers). */
+async function mcsCheck(
+  contexts: ClusterName[],
+): Promise<(context: ClusterName, id: string) => { result: string; message: string | null; error: string | null }> {
+  const report: CheckReport = await runChecks({
+    clusters: contexts.map((context) => ({ context, client: clients[context] })),
+    kubeconfigServers: new Map(contexts.map((c) => [c, cluster(c).server])),
+    namespace,
+    select: (c) => c.id.startsWith("mcs.") && c.id !== "mcs.cluster-id",
+  });
+  return (context, id) => {
+    const found = report.clusters
+      .find((c) => c.context === context)
+      ?.categories.flatMap((c) => c.checks)
+      .find((c) => c.id === id);
+    if (!found) throw new Error(`no ${id} for ${context}`);
+    return { result: found.result, message: found.message, error: found.error };
+  };
+}
+
 /** One MCS controller per cluster (hub's is shared with the cases above), and link controllers between them. */
 async function startMesh(pairs: Array<[ClusterName, ClusterName]>): Promise<void> {
   for (const name of ["east", "west"] as const) {
@@ -419,6 +441,11 @@ describe("MCS across three clusters (hub imports from east and west; east and we
       expect(c.status).toBe("False");
     }
 
+    const healthy = await mcsCheck(["east", "west", "hub"]);
+    expect(healthy("east", "mcs.exports")).toMatchObject({ result: "ok" });
+    expect(healthy("east", "mcs.exports-imported")).toMatchObject({ result: "ok" });
+    expect(healthy("hub", "mcs.imports-reachable")).toMatchObject({ result: "ok" });
+
     // A change of endpoints in east reaches hub's import.
     const scaled = Date.now();
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
@@ -478,5 +505,8 @@ describe("MCS across three clusters (hub imports from east and west; east and we
       "hub's import",
     );
     expect(imported.spec.ports).toEqual([{ name: "http", port: 80, protocol: "TCP" }]);
+    const checked = await mcsCheck(["west", "hub"]);
+    expect(checked("west", "mcs.exports").result).toBe("error");
+    expect(checked("west", "mcs.exports").error).toMatch(new RegExp(`in conflict: ${ns}/api \\(PortConflict`));
   });
 });

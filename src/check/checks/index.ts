@@ -3,6 +3,7 @@ import type { CheckDefinition } from "../types.ts";
 import { controllerChecks } from "./controllers.ts";
 import { credentialChecks } from "./credentials.ts";
 import { linkChecks } from "./links.ts";
+import { mcsChecks } from "./mcs.ts";
 import { mirrorChecks } from "./mirrors.ts";
 import { multiclusterChecks } from "./multicluster.ts";
 import { zoneSyncChecks } from "./zonesync.ts";
@@ -15,4 +16,5 @@ export const ALL_CHECKS: readonly CheckDefinition<ClusterContext>[] = [
   ...mirrorChecks,
   ...zoneSyncChecks,
   ...multiclusterChecks,
+  ...mcsChecks,
 ];
