@@ -210,6 +210,9 @@ describe("zonesync check on a healthy setup", () => {
         "skipped",
         "pass --expect-mesh to require links between every pair of checked clusters",
       ],
+      ["mcs.exports", "skipped", "the Multi-Cluster Services API is not installed here"],
+      ["mcs.imports-reachable", "skipped", "the Multi-Cluster Services API is not installed here"],
+      ["mcs.exports-imported", "skipped", "skipped: mcs.exports was skipped"],
     ]);
     expect(report.success).toBe(true);
     expect(find(report, "credentials.server-version").message).toBe("Kubernetes v1.20.2");
@@ -247,7 +250,7 @@ describe("zonesync check on a healthy setup", () => {
       "links\n-----\n√ the cluster's API server answers with these credentials (Kubernetes v1.20.2)\n√ the ZoneSyncLink CRD is installed and established (established)\n",
     );
     expect(table.stdout).toContain("○ the NGINX ConfigMap's zone-sync keys are valid (no NGINX ConfigMap configured");
-    expect(table.stdout).toMatch(/Status check results are √ \(\d+ passed, 0 warnings, 0 errors, 4 skipped\)\n$/);
+    expect(table.stdout).toMatch(/Status check results are √ \(\d+ passed, 0 warnings, 0 errors, 7 skipped\)\n$/);
     expect(table.stdout).not.toContain("\u001b[");
   });
 });

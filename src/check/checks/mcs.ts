@@ -95,6 +95,7 @@ export const mcsChecks: CheckDefinition<ClusterContext>[] = [
   clusterCheck({
     id: "mcs.exports",
     category: "mcs",
+    dependsOn: ["links.api-server"],
     description: "every ServiceExport is valid and agrees with the clusterset (no Conflict)",
     severity: "error",
     retryable: true,
@@ -136,6 +137,7 @@ export const mcsChecks: CheckDefinition<ClusterContext>[] = [
   clusterCheck({
     id: "mcs.imports-reachable",
     category: "mcs",
+    dependsOn: ["links.api-server"],
     description: "every exporter of a ServiceImport is reachable (its endpoints are not stale)",
     severity: "warning",
     retryable: true,
