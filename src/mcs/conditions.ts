@@ -1,10 +1,14 @@
 import { canonicalJson } from "../api/render.ts";
 import { setCondition, type Condition } from "../kube/conditions.ts";
-import type { ExportCondition } from "./resolve.ts";
+import type { ExportCondition, ExportConditionType } from "./resolve.ts";
+
+/** The condition types this implementation keeps on a ServiceExport. */
+const OURS: ReadonlySet<string> = new Set<ExportConditionType>(["Valid", "Ready", "Conflict"]);
 
 /**
- * A ServiceExport's conditions with `desired` set (transition times kept where the status did not change; other
- * implementations' condition types kept as they are), and whether that differs from what it holds.
+ * A ServiceExport's conditions with `desired` set: transition times kept where the status did not change, a type of
+ * ours that `desired` leaves out removed (Conflict on an export that became invalid), other implementations'
+ * condition types kept as they are. Also says whether that differs from what it holds.
  */
 export function mergeExportConditions(
   current: readonly Condition[],
@@ -12,18 +16,14 @@ export function mergeExportConditions(
   now: Date,
   generation?: number,
 ): { conditions: Condition[]; changed: boolean } {
-  const valid = current.filter(
-    (c): c is Condition => typeof c.type === "string" && typeof c.status === "string" && typeof c.reason === "string",
-  );
-  let next: Condition[] = valid.map((c) => ({
-    ...c,
-    message: c.message ?? "",
-    lastTransitionTime: c.lastTransitionTime ?? "",
-  }));
+  const wanted = new Set<string>(desired.map((c) => c.type));
+  let next = current.filter((c) => !OURS.has(c.type) || wanted.has(c.type));
   for (const condition of desired) {
+    const kept = next.find((c) => c.type === condition.type)?.observedGeneration;
+    const observedGeneration = generation ?? kept;
     next = setCondition(
       next,
-      { ...condition, ...(generation !== undefined ? { observedGeneration: generation } : {}) },
+      { ...condition, ...(observedGeneration !== undefined ? { observedGeneration } : {}) },
       now,
     );
   }

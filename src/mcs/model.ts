@@ -61,8 +61,8 @@ export interface ServiceExportView extends KubeObject {
 }
 
 export function toServiceExportView(raw: unknown): ServiceExportView {
-  const obj = raw as KubeObject & { status?: { conditions?: unknown } };
-  const { name = "", namespace = "", uid, resourceVersion, generation, creationTimestamp } = obj.metadata;
+  const obj = raw as Partial<KubeObject> & { status?: { conditions?: unknown } };
+  const { name = "", namespace = "", uid, resourceVersion, generation, creationTimestamp } = obj.metadata ?? {};
   const listed = Array.isArray(obj.status?.conditions) ? (obj.status.conditions as unknown[]).slice(0, 16) : [];
   const conditions = listed.flatMap((c) => {
     const parsed = conditionSchema.safeParse(c);
@@ -102,6 +102,7 @@ export function toImportSlice(raw: unknown): ImportSlice {
     return typeof v === "string" && v.length <= 63 ? v : undefined;
   };
   const record = annotations[ANNOTATION_MCS_EXPORT];
+  const fits = typeof record === "string" && Buffer.byteLength(record) <= MAX_RECORD_BYTES;
   const hash = annotations[ANNOTATION_MIRROR_HASH];
   return {
     ...slice,
@@ -109,7 +110,7 @@ export function toImportSlice(raw: unknown): ImportSlice {
     ...optional("importName", label(LABEL_MCS_SERVICE_NAME)),
     ...optional("sourceCluster", label(LABEL_MCS_SOURCE_CLUSTER)),
     ...optional("linkUid", label(LABEL_LINK_UID)),
-    ...optional("record", typeof record === "string" && record.length <= MAX_RECORD_BYTES ? record : undefined),
+    ...optional("record", fits ? record : undefined),
     ...optional("hash", typeof hash === "string" && hash.length <= 64 ? hash : undefined),
   };
 }

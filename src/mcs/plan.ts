@@ -9,7 +9,7 @@ import {
   LABEL_MCS_MANAGED,
   MCS_SLICE_MANAGER,
 } from "./names.ts";
-import { decodeRecord, encodeRecord, type ExportRecord } from "./record.ts";
+import { decodeRecord, encodeRecord, MAX_RECORD_BYTES, RecordPortSchema, type ExportRecord } from "./record.ts";
 import { resolveImport, type ClusterExport, type ExportCondition, type ImportSpec } from "./resolve.ts";
 
 /**
@@ -55,6 +55,13 @@ export function planImport(inputs: ImportInputs): ImportPlan {
   const seen = new Set<string>([clusterId]);
   for (const slice of [...inputs.carriedSlices].sort((a, b) => compare(a.metadata.name, b.metadata.name))) {
     const cluster = slice.sourceCluster;
+    if (cluster === clusterId) {
+      ignored.push({
+        slice: slice.metadata.name,
+        problem: `it was carried in but claims this cluster's id ${clusterId}`,
+      });
+      continue;
+    }
     if (!cluster || seen.has(cluster)) continue;
     const decoded = decodeRecord(slice.record);
     if ("problem" in decoded) {
@@ -65,9 +72,23 @@ export function planImport(inputs: ImportInputs): ImportPlan {
     exports.push(fromRecord(cluster, decoded.record));
   }
   const resolution = resolveImport(exports);
-  const conditions = local ? resolution.conditions.get(clusterId) : undefined;
+  let conditions = local ? resolution.conditions.get(clusterId) : undefined;
   const validLocal = local !== undefined && conditions?.find((c) => c.type === "Valid")?.status === "True";
-  const record = validLocal ? toRecord(local) : undefined;
+  let record = validLocal ? toRecord(local) : undefined;
+  if (record && Buffer.byteLength(encodeRecord(record)) > MAX_RECORD_BYTES) {
+    // Other clusters would refuse it: say so here rather than look exported while no one can import it.
+    record = undefined;
+    conditions = conditions?.map((c) =>
+      c.type === "Ready"
+        ? {
+            type: "Ready",
+            status: "False",
+            reason: "ExportTooLarge",
+            message: `The export's description is over ${MAX_RECORD_BYTES} bytes (too many ports, or too long names): other clusters cannot import it.`,
+          }
+        : c,
+    );
+  }
   const derived = derivedServiceName(name);
   const ownSlices = record ? renderOwnSlices(inputs, derived, record) : [];
   if (!resolution.spec) return { ...(conditions ? { conditions } : {}), ownSlices, ignored };
@@ -85,7 +106,8 @@ export function planImport(inputs: ImportInputs): ImportPlan {
 
 function localExport(inputs: ImportInputs): ClusterExport {
   const { service, serviceExport, clusterId } = inputs;
-  const created = serviceExport?.metadata.creationTimestamp ?? new Date(0).toISOString();
+  // Without a creation time (the API server always sets one) an export counts as the newest, never as the winner.
+  const created = serviceExport?.metadata.creationTimestamp ?? new Date(8.64e15).toISOString();
   if (!service || service.invalid) {
     return {
       cluster: clusterId,
@@ -115,12 +137,13 @@ function localExport(inputs: ImportInputs): ClusterExport {
   };
 }
 
+/** The local export as other clusters will read it: only ports the record (and resolveImport) accept. */
 function toRecord(local: ClusterExport): ExportRecord {
   const timeout = local.sessionAffinityConfig?.clientIP?.timeoutSeconds;
   return {
     created: local.exportCreated,
     type: local.headless ? "Headless" : "ClusterSetIP",
-    ports: local.ports.map((p) => ({ ...p })),
+    ports: local.ports.filter((p) => RecordPortSchema.safeParse(p).success).map((p) => ({ ...p })),
     sessionAffinity: local.sessionAffinity,
     ...(timeout !== undefined ? { sessionAffinityTimeoutSeconds: timeout } : {}),
     ...(local.ipFamilies ? { ipFamilies: [...local.ipFamilies] } : {}),
@@ -170,6 +193,13 @@ function renderOwnSlices(inputs: ImportInputs, derived: string, record: ExportRe
 
 function renderDerivedService(namespace: string, name: string, derived: string, spec: ImportSpec): Desired {
   const unnamed = spec.ports.length > 1;
+  const taken = new Set(spec.ports.flatMap((p) => (p.name ? [p.name] : [])));
+  const generatedName = (p: ImportSpec["ports"][number]): string => {
+    let name = `${p.protocol.toLowerCase()}-${p.port}`;
+    for (let i = 2; taken.has(name); i++) name = `${p.protocol.toLowerCase()}-${p.port}-${i}`;
+    taken.add(name);
+    return name;
+  };
   return withHash({
     metadata: {
       name: derived,
@@ -181,7 +211,7 @@ function renderDerivedService(namespace: string, name: string, derived: string, 
       ...(spec.type === "Headless" ? { clusterIP: "None" } : {}),
       // A Service with several ports needs a name on each; the import's ports keep theirs where they have one.
       ports: spec.ports.map((p) => ({
-        name: p.name ?? (unnamed ? `${p.protocol.toLowerCase()}-${p.port}` : undefined),
+        name: p.name ?? (unnamed ? generatedName(p) : undefined),
         protocol: p.protocol,
         port: p.port,
         ...(p.appProtocol ? { appProtocol: p.appProtocol } : {}),

@@ -10,20 +10,18 @@ import { IP_FAMILIES, PORT_PROTOCOLS, SERVICE_IMPORT_TYPES, SESSION_AFFINITIES }
  */
 export const MAX_RECORD_BYTES = 16 * 1024;
 
+export const RecordPortSchema = z.strictObject({
+  name: z.string().max(63).optional(),
+  protocol: z.enum(PORT_PROTOCOLS),
+  port: z.number().int().min(1).max(65535),
+  appProtocol: z.string().max(316).optional(),
+});
+
 export const ExportRecordSchema = z.strictObject({
   /** The ServiceExport's creationTimestamp: the oldest export wins conflicts. */
   created: z.iso.datetime({ offset: true }),
   type: z.enum(SERVICE_IMPORT_TYPES),
-  ports: z
-    .array(
-      z.strictObject({
-        name: z.string().max(63).optional(),
-        protocol: z.enum(PORT_PROTOCOLS),
-        port: z.number().int().min(1).max(65535),
-        appProtocol: z.string().max(316).optional(),
-      }),
-    )
-    .max(100),
+  ports: z.array(RecordPortSchema).max(100),
   sessionAffinity: z.enum(SESSION_AFFINITIES),
   sessionAffinityTimeoutSeconds: z.number().int().min(1).max(86400).optional(),
   ipFamilies: z.array(z.enum(IP_FAMILIES)).max(2).optional(),
@@ -37,7 +35,8 @@ export function encodeRecord(record: ExportRecord): string {
 
 export function decodeRecord(text: string | undefined): { record: ExportRecord } | { problem: string } {
   if (text === undefined) return { problem: "it has no export record" };
-  if (text.length > MAX_RECORD_BYTES) return { problem: `its export record is over ${MAX_RECORD_BYTES} bytes` };
+  if (Buffer.byteLength(text) > MAX_RECORD_BYTES)
+    return { problem: `its export record is over ${MAX_RECORD_BYTES} bytes` };
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -47,5 +46,10 @@ export function decodeRecord(text: string | undefined): { record: ExportRecord }
   const parsed = ExportRecordSchema.safeParse(json);
   return parsed.success
     ? { record: parsed.data }
-    : { problem: `invalid export record: ${formatIssues(parsed.error).slice(0, 3).join("; ")}` };
+    : {
+        problem: `invalid export record: ${formatIssues(parsed.error)
+          .slice(0, 3)
+          .map((m) => (m.length > 120 ? `${m.slice(0, 117)}...` : m))
+          .join("; ")}`,
+      };
 }
