@@ -60,7 +60,7 @@ export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOpt
   const helm = env.binaries.helm4;
   const crd = parseAllDocuments(readFileSync(bundledCrdPath(), "utf8")).map((d) => d.toJS() as KubeObject);
   const names = Object.keys(env.clusters);
-  say("installing the ZoneSyncLink CRD, sample workloads and the zonesync chart in every cluster");
+  say("installing the ZoneSyncLink CRD, sample workloads and the zonesync chart (MCS API on) in every cluster");
   await Promise.all(
     names.map(async (name) => {
       const client = env.clusters[name]!.client();
@@ -82,6 +82,10 @@ export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOpt
         "manager.nginx.configMap=nginx/nginx-config",
         "--set",
         "manager.nginx.workload=Deployment/nginx/nginx",
+        "--set",
+        "mcs.enabled=true",
+        "--set",
+        `mcs.clusterId=${name}`,
         "--wait",
         "--timeout",
         "120s",
@@ -135,8 +139,22 @@ export async function runDemo(env: Environment, { kubeconfigPath, say }: DemoOpt
     );
     return list.items.every((l) => l.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True"));
   }).catch((err: unknown) => say(`warning: ${(err as Error).message}; the summary shows the current state`));
+
+  say("exporting demo/echo from east and west with the Multi-Cluster Services API (`zonesync export`)");
+  for (const target of ["east", "west"]) {
+    await zonesync(kubeconfigPath, ["export", "echo", "-n", "demo", "--apply", "--context", target]);
+  }
+  await waitFor("hub's ServiceImport of demo/echo from east and west", 60_000, async () => {
+    const imported = await hub.getOptional<ServiceImport>(Resources.serviceImports, "demo", "echo");
+    return (imported?.status?.clusters?.length ?? 0) === 2 && (imported?.spec.ips?.length ?? 0) > 0;
+  }).catch((err: unknown) => say(`warning: ${(err as Error).message}; the summary shows the current state`));
   return summary(env);
 }
+
+type ServiceImport = KubeObject & {
+  spec: { type: string; ips?: string[]; ports?: Array<{ name?: string; port: number; protocol: string }> };
+  status?: { clusters?: Array<{ cluster: string }> };
+};
 
 async function summary(env: Environment): Promise<string> {
   const hub = env.clusters.hub!.client();
@@ -165,9 +183,10 @@ async function summary(env: Environment): Promise<string> {
   >(Resources.deployments, NAMESPACE);
   lines.push("", "Deployments in hub/zonesync-system:");
   for (const d of deployments.items) {
-    const mode = d.metadata.labels?.["zonesync.io/controller-mode"] ?? "manager";
+    const mode =
+      d.metadata.labels?.["zonesync.io/controller-mode"] ?? d.metadata.labels?.["app.kubernetes.io/component"] ?? "";
     lines.push(
-      `  ${d.metadata.name!.padEnd(22)} ${mode.padEnd(10)} ${d.status?.availableReplicas ?? 0}/${d.spec.replicas ?? 1} available`,
+      `  ${d.metadata.name!.padEnd(22)} ${mode.padEnd(14)} ${d.status?.availableReplicas ?? 0}/${d.spec.replicas ?? 1} available`,
     );
   }
   const mirrors = await hub.list(Resources.services, "demo", { labelSelector: "zonesync.io/mirrored-from" });
@@ -188,6 +207,26 @@ async function summary(env: Environment): Promise<string> {
   for (const s of peers.items.filter((slice) => (slice.endpoints ?? []).length > 0)) {
     const from = s.metadata.labels?.["zonesync.io/mirrored-from"] ?? "hub (local)";
     lines.push(`  ${from.padEnd(12)} ${(s.endpoints ?? []).flatMap((e) => e.addresses).join(", ")}`);
+  }
+  const imported = await hub.getOptional<ServiceImport>(Resources.serviceImports, "demo", "echo");
+  lines.push("", "Multi-Cluster Services: hub's ServiceImport demo/echo (exported by east and west):");
+  if (!imported) lines.push("  (not imported yet)");
+  else {
+    const ports = (imported.spec.ports ?? []).map((p) => `${p.port}/${p.protocol}`).join(", ");
+    lines.push(
+      `  type ${imported.spec.type}, clusterset IP ${imported.spec.ips?.join(", ") ?? "none"}, ports ${ports}, ` +
+        `from ${(imported.status?.clusters ?? []).map((c) => c.cluster).join(", ")}`,
+    );
+    const derived = await hub.list<KubeObject & { endpoints?: Array<{ addresses: string[] }> }>(slices, "demo", {
+      labelSelector: "multicluster.kubernetes.io/service-name=echo",
+    });
+    const bySource = new Map<string, string[]>();
+    for (const s of derived.items) {
+      const source = s.metadata.labels?.["multicluster.kubernetes.io/source-cluster"] ?? "?";
+      bySource.set(source, [...(bySource.get(source) ?? []), ...(s.endpoints ?? []).flatMap((e) => e.addresses)]);
+    }
+    for (const [source, addresses] of [...bySource].sort())
+      lines.push(`  endpoints from ${source.padEnd(5)} ${addresses.join(", ") || "(none)"}`);
   }
   const config = await hub.getOptional<KubeObject & { data?: Record<string, string> }>(
     Resources.configMaps,

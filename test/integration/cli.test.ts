@@ -365,13 +365,14 @@ describe("zonesync check --all-contexts", () => {
 
 describe("zonesync export / unexport", () => {
   it("writes and removes the standard ServiceExport; a second export or unexport changes nothing", async () => {
+    // In west: mcs.test.ts checks east's exports while it may run beside this file.
     for (const file of ["multicluster.x-k8s.io_serviceexports.yaml", "multicluster.x-k8s.io_serviceimports.yaml"]) {
       const crd = parse(readFileSync(join("crds", file), "utf8")) as KubeObject;
-      await east.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
+      await west.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
     }
-    await eventually(() => east.list(Resources.serviceExports, "default"), 15_000, "the MCS CRDs to be served");
+    await eventually(() => west.list(Resources.serviceExports, "default"), 15_000, "the MCS CRDs to be served");
     const ns = uniqueName("export");
-    await createNamespace(east, ns);
+    await createNamespace(west, ns);
 
     const printed = await zonesync(["export", "web", "-n", ns]);
     expect(printed.exitCode, printed.stderr).toBe(0);
@@ -380,20 +381,20 @@ describe("zonesync export / unexport", () => {
       kind: "ServiceExport",
       metadata: { name: "web", namespace: ns },
     });
-    expect(await east.getOptional(Resources.serviceExports, ns, "web")).toBeUndefined();
+    expect(await west.getOptional(Resources.serviceExports, ns, "web")).toBeUndefined();
 
-    const created = await zonesync(["export", "web", "-n", ns, "--apply", "--context", "east"]);
+    const created = await zonesync(["export", "web", "-n", ns, "--apply", "--context", "west"]);
     expect(created.exitCode, created.stderr).toBe(0);
     expect(created.stderr).toMatch(/Service .*web does not exist; the export is Valid=False \(NoService\)/);
-    expect(await east.getOptional(Resources.serviceExports, ns, "web")).toBeDefined();
-    const again = await zonesync(["export", "web", "-n", ns, "--apply", "--context", "east"]);
+    expect(await west.getOptional(Resources.serviceExports, ns, "web")).toBeDefined();
+    const again = await zonesync(["export", "web", "-n", ns, "--apply", "--context", "west"]);
     expect(again.stdout).toMatch(/already exists; nothing to do/);
 
-    const removed = await zonesync(["unexport", "web", "-n", ns, "--apply", "--context", "east"]);
+    const removed = await zonesync(["unexport", "web", "-n", ns, "--apply", "--context", "west"]);
     expect(removed.exitCode, removed.stderr).toBe(0);
     expect(removed.stdout).toMatch(/deleted/);
-    expect(await east.getOptional(Resources.serviceExports, ns, "web")).toBeUndefined();
-    const gone = await zonesync(["unexport", "web", "-n", ns, "--apply", "--context", "east"]);
+    expect(await west.getOptional(Resources.serviceExports, ns, "web")).toBeUndefined();
+    const gone = await zonesync(["unexport", "web", "-n", ns, "--apply", "--context", "west"]);
     expect(gone.stdout).toMatch(/does not exist; nothing to do/);
 
     const bad = await zonesync(["export", "Web!", "-n", ns]);

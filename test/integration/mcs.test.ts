@@ -106,8 +106,8 @@ afterAll(async () => {
   await Promise.all([controller, ...others].map((c) => c?.stop()));
 });
 
-describe("MCS conformance (ported): ServiceImport", () => {
-  it("Exporting a ClusterIP service should create a ServiceImport of type ClusterSetIP with an IP; unexporting removes it", async () => {
+describe("MCS conformance (ported), one cluster", () => {
+  it("An IP should be allocated for a ClusterSetIP ServiceImport; The ports for a ClusterSetIP ServiceImport should match those of the exported service", async () => {
     const ns = uniqueName("mcs");
     await createNamespace(hub, ns);
     const exported = Date.now();
@@ -144,7 +144,7 @@ describe("MCS conformance (ported): ServiceImport", () => {
     );
   });
 
-  it("Exporting a headless service should create a ServiceImport of type Headless, without IPs", async () => {
+  it("(zonesync) the derived Service of a Headless ServiceImport is headless", async () => {
     const ns = uniqueName("mcs");
     await createNamespace(hub, ns);
     await exportService(ns, "db", { clusterIP: "None", selector: { app: "db" }, ports: [{ port: 5432 }] });
@@ -182,7 +182,7 @@ describe("MCS conformance (ported): ServiceImport", () => {
     await eventually(() => importOf(ns, "later"), 20_000, "the ServiceImport");
   });
 
-  it("The SessionAffinity for a ClusterSetIP ServiceImport should match the exported service's", async () => {
+  it("The SessionAffinity for a ClusterSetIP ServiceImport should match the exported service's SessionAffinity", async () => {
     const ns = uniqueName("mcs");
     await createNamespace(hub, ns);
     await exportService(ns, "sticky", {
@@ -195,7 +195,7 @@ describe("MCS conformance (ported): ServiceImport", () => {
     expect(imported.spec.sessionAffinityConfig).toEqual({ clientIP: { timeoutSeconds: 300 } });
   });
 
-  it("should expose the union of the constituent service ports, and report a Conflict condition on a port conflict", async () => {
+  it("(zonesync) a carried export with a clashing port: ports union, oldest wins, Conflict=True on the local ServiceExport", async () => {
     const ns = uniqueName("mcs");
     await createNamespace(hub, ns);
     // east exported earlier (older wins): its "http" is 8080, and it has a port hub does not.
@@ -248,8 +248,8 @@ describe("MCS conformance (ported): ServiceImport", () => {
   });
 });
 
-describe("MCS conformance (ported): EndpointSlice", () => {
-  it("should create an EndpointSlice for the import, labelled and managed by zonesync, deleted within 20 s of unexport", async () => {
+describe("MCS conformance (ported), one cluster: EndpointSlice", () => {
+  it("(zonesync) the import's own EndpointSlices hold the exported Service's endpoints", async () => {
     const ns = uniqueName("mcs");
     await createNamespace(hub, ns);
     await hub.create(Resources.deployments, deployment(ns, "app", 2));
@@ -316,6 +316,11 @@ async function mcsCheck(
   };
 }
 
+async function exportIn(client: typeof hub, ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
+  await client.create(Resources.services, { metadata: { name, namespace: ns }, spec });
+  await client.create(Resources.serviceExports, { metadata: { name, namespace: ns } });
+}
+
 /** One MCS controller per cluster (hub's is shared with the cases above), and link controllers between them. */
 async function startMesh(pairs: Array<[ClusterName, ClusterName]>): Promise<void> {
   for (const name of ["east", "west"] as const) {
@@ -371,14 +376,117 @@ async function installMcsCrds(client: typeof hub): Promise<void> {
   await eventually(() => client.list(Resources.serviceImports, "default"), 15_000, "the MCS CRDs to be served");
 }
 
-describe("MCS across three clusters (hub imports from east and west; east and west link to each other)", () => {
-  it("imports a name exported by east and west into one ServiceImport with both clusters' endpoints; unexport removes a cluster's slices", async () => {
+describe("MCS conformance (ported), three clusters (hub imports from east and west; east and west link to each other)", () => {
+  beforeAll(async () => {
     await startMesh([
       ["hub", "east"],
       ["hub", "west"],
       ["east", "west"],
       ["west", "east"],
     ]);
+  });
+
+  const everywhere = [hub, east, west] as const;
+  const importIn = (client: typeof hub, ns: string, name: string) =>
+    client.getOptional<ServiceImport>(Resources.serviceImports, ns, name);
+
+  it("Exporting a ClusterIP service should create a ServiceImport of type ClusterSetIP in the service's namespace in each cluster. Unexporting should delete the ServiceImport; Exporting a service should create an MCS EndpointSlice in the service's namespace in each cluster with the required MCS labels. Unexporting should delete the EndpointSlice.", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of everywhere) await createNamespace(client, ns);
+    await east.create(Resources.deployments, deployment(ns, "hello", 1));
+    await exportIn(east, ns, "hello", { selector: { app: "hello" }, ports: [{ name: "http", port: 42 }] });
+    const mcsSlices: Array<[typeof hub, string]> = [];
+    for (const client of everywhere) {
+      const imported = await eventually(
+        async () => {
+          const i = await importIn(client, ns, "hello");
+          return i?.spec.ips?.length ? i : undefined;
+        },
+        20_000,
+        "a ServiceImport with an IP in each cluster",
+      );
+      expect(imported.spec.type).toBe("ClusterSetIP");
+      const slice = await eventually(
+        async () =>
+          (await client.list<Slice>(slices, ns, { labelSelector: `${LABEL_MCS_SERVICE_NAME}=hello` })).items.find(
+            (s) => (s.endpoints ?? []).length === 1,
+          ),
+        20_000,
+        "an MCS EndpointSlice in each cluster",
+      );
+      expect(slice.metadata.labels).toMatchObject({
+        [LABEL_MCS_SERVICE_NAME]: "hello",
+        [LABEL_MCS_SOURCE_CLUSTER]: "east",
+      });
+      expect(slice.metadata.labels?.["endpointslice.kubernetes.io/managed-by"]).not.toBe(
+        "endpointslice-controller.k8s.io",
+      );
+      mcsSlices.push([client, slice.metadata.name!]);
+    }
+    const unexported = Date.now();
+    await east.delete(Resources.serviceExports, ns, "hello");
+    for (const [client, name] of mcsSlices) {
+      await eventually(async () => (await client.getOptional(slices, ns, name)) === undefined, 20_000, "slice gone");
+    }
+    const slicesGoneMs = Date.now() - unexported;
+    for (const client of everywhere) {
+      await eventually(async () => (await importIn(client, ns, "hello")) === undefined, 20_000, "import gone");
+    }
+    console.log(`[figures] mesh: unexport in east → MCS EndpointSlices gone in all 3 clusters: ${slicesGoneMs} ms`);
+  });
+
+  it("Exporting a headless service should create a ServiceImport of type Headless in the service's namespace in each cluster. Unexporting should delete the ServiceImport; No clusterset IP should be allocated for a Headless ServiceImport", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of everywhere) await createNamespace(client, ns);
+    await exportIn(east, ns, "hello", { clusterIP: "None", ports: [{ name: "http", port: 42 }] });
+    for (const client of everywhere) {
+      const imported = await eventually(() => importIn(client, ns, "hello"), 20_000, "a ServiceImport in each cluster");
+      expect(imported.spec.type).toBe("Headless");
+    }
+    for (let i = 0; i < 3; i++) {
+      await sleep(1000);
+      for (const client of everywhere) expect((await importIn(client, ns, "hello"))?.spec.ips).toBeUndefined();
+    }
+    await east.delete(Resources.serviceExports, ns, "hello");
+    for (const client of everywhere) {
+      await eventually(async () => (await importIn(client, ns, "hello")) === undefined, 20_000, "import gone");
+    }
+  });
+
+  it("A service exported on two clusters with conflicting headlessness should apply the conflict resolution policy and report a Conflict condition on the ServiceExport", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of everywhere) await createNamespace(client, ns);
+    await exportIn(east, ns, "hello", { ports: [{ name: "http", port: 42 }] });
+    await sleep(1100); // creation timestamps have whole seconds: east's export is the older one
+    await exportIn(west, ns, "hello", { clusterIP: "None", ports: [{ name: "http", port: 42 }] });
+    for (const client of [east, west]) {
+      const conflict = await eventually(
+        async () => {
+          const e = await client.get<ServiceExport>(Resources.serviceExports, ns, "hello");
+          const c = e.status?.conditions?.find((x) => x.type === "Conflict");
+          return c?.status === "True" ? c : undefined;
+        },
+        20_000,
+        "Conflict=True on both exports",
+      );
+      expect(conflict.reason).toBe("TypeConflict");
+    }
+    for (const client of everywhere) {
+      const imported = await eventually(
+        async () => {
+          const i = await importIn(client, ns, "hello");
+          return i?.status?.clusters?.length === 2 ? i : undefined;
+        },
+        20_000,
+        "a ServiceImport of both clusters in each cluster",
+      );
+      expect(imported.spec.type).toBe("ClusterSetIP");
+    }
+    // Cluster-wide checks of the later cases must not see this conflict.
+    for (const client of [east, west]) await client.delete(Resources.serviceExports, ns, "hello");
+  });
+
+  it("A ServiceImport should only exist as long as there's at least one exporting cluster; (zonesync) its endpoints by source cluster, and `zonesync check`", async () => {
     const ns = uniqueName("mesh");
     for (const client of [hub, east, west]) await createNamespace(client, ns);
     for (const client of [east, west]) {
@@ -470,7 +578,7 @@ describe("MCS across three clusters (hub imports from east and west; east and we
     );
   });
 
-  it("reports a port conflict on the ServiceExport of every cluster, the oldest export winning", async () => {
+  it("A ClusterIP service exported on two clusters with conflicting ports should apply the conflict resolution policy and report a Conflict condition on each ServiceExport", async () => {
     const ns = uniqueName("mesh");
     for (const client of [hub, east, west]) await createNamespace(client, ns);
     await east.create(Resources.services, {
