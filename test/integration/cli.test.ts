@@ -366,6 +366,7 @@ describe("zonesync check --all-contexts", () => {
 describe("zonesync export / unexport", () => {
   it("writes and removes the standard ServiceExport; a second export or unexport changes nothing", async () => {
     // In west: mcs.test.ts checks east's exports while it may run beside this file.
+    const west = adminClient("west");
     for (const file of ["multicluster.x-k8s.io_serviceexports.yaml", "multicluster.x-k8s.io_serviceimports.yaml"]) {
       const crd = parse(readFileSync(join("crds", file), "utf8")) as KubeObject;
       await west.apply(Resources.crds, crd, { fieldManager: "zonesync-tests" });
