@@ -22,7 +22,7 @@ export interface RunChecksOptions {
   nginxConfigMap?: string;
   nginxWorkload?: string;
   expectMesh?: boolean;
-  /** Clients for target clusters; default targetClientFor (LightClient, or KubeClient for plugin credentials). */
+  /** Clients for target clusters; default targetClientFor (a KubeClient from the credentials the policy accepted). */
   targetClient?: TargetClientFactory;
   /** Timeout of each network step and target request (default 5 s). */
   timeoutMs?: number;

@@ -88,3 +88,10 @@ export function percentFlag(flag: string, value: string): number {
   if (!(percent >= 1 && percent <= 99)) throw new UsageError(`${flag}: "${value}" is not a percentage from 1% to 99%`);
   return percent / 100;
 }
+
+/** A number of concurrent workers, 1 to 256. */
+export function workersFlag(flag: string, value: string): number {
+  const n = /^[0-9]{1,3}$/.test(value) ? Number(value) : NaN;
+  if (!(n >= 1 && n <= 256)) throw new UsageError(`${flag}: "${value}" must be an integer from 1 to 256`);
+  return n;
+}

@@ -1,10 +1,10 @@
-import { InvalidArgumentError, type Command } from "commander";
+import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
 import { clientFor } from "./common.ts";
-import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, percentFlag } from "./flags.ts";
+import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, percentFlag, workersFlag } from "./flags.ts";
 
 interface Options {
   link: string;
@@ -15,12 +15,6 @@ interface Options {
   logFormat?: LogFormat;
   renewAfter: string;
   workers?: number;
-}
-
-function parseWorkers(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > 256) throw new InvalidArgumentError("must be an integer from 1 to 256");
-  return n;
 }
 
 /** `zonesync link-controller --link <name>`: what every `controllers:` entry (and a standalone Deployment) runs. */
@@ -35,7 +29,7 @@ export function registerLinkController(program: Command): void {
     .option("-n, --namespace <namespace>", "the namespace of the link, its Secret and Lease", DEFAULT_NAMESPACE)
     .option("--kubeconfig <file>", "kubeconfig of the local cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
     .option("--context <name>", "context of the local cluster")
-    .option("--workers <n>", "concurrent reconciles (default 16)", (v) => parseWorkers(v))
+    .option("--workers <n>", "concurrent reconciles (default 16)", (v) => workersFlag("--workers", v))
     .option("--log-level <level>", "error, warn, info or debug (default $ZONESYNC_LOG_LEVEL or info)")
     .option("--log-format <format>", "json or text (default: json unless stderr is a terminal)")
     .option("--renew-after <percent>", "renew the target token once this share of its lifetime has passed", "80%")

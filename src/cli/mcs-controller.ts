@@ -5,7 +5,7 @@ import { createLogger, type LogFormat } from "../log.ts";
 import { resolveClusterId } from "../mcs/cluster-id.ts";
 import { McsController } from "../mcs/controller.ts";
 import { clientFor } from "./common.ts";
-import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS } from "./flags.ts";
+import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, workersFlag } from "./flags.ts";
 
 interface Options {
   namespace: string;
@@ -14,6 +14,7 @@ interface Options {
   context?: string;
   logLevel?: string;
   logFormat?: LogFormat;
+  workers?: number;
 }
 
 /** `zonesync mcs-controller`: the Multi-Cluster Services API of one cluster (ADR 0005). */
@@ -31,6 +32,7 @@ export function registerMcsController(program: Command): void {
     )
     .option("--kubeconfig <file>", "kubeconfig of the cluster (default: $KUBECONFIG, ~/.kube/config, in-cluster)")
     .option("--context <name>", "context of the cluster")
+    .option("--workers <n>", "concurrent reconciles (default 16)", (v) => workersFlag("--workers", v))
     .option("--log-level <level>", "error, warn, info or debug (default $ZONESYNC_LOG_LEVEL or info)")
     .option("--log-format <format>", "json or text (default: json unless stderr is a terminal)")
     .addHelpText(
@@ -54,7 +56,13 @@ async function run(opts: Options): Promise<void> {
   const client = clientFor({ kubeconfig: opts.kubeconfig, context: opts.context }, "local");
   const { id, source } = await resolveClusterId(client, opts.clusterId);
   logger.info("cluster id", { clusterId: id, source });
-  const controller = new McsController({ client, clusterId: id, namespace: opts.namespace, logger });
+  const controller = new McsController({
+    client,
+    clusterId: id,
+    namespace: opts.namespace,
+    logger,
+    ...(opts.workers ? { workers: opts.workers } : {}),
+  });
   const health = await HealthServer.start({
     liveness: { "mcs-controller": () => ({ ok: true }) },
     readiness: {
@@ -62,6 +70,7 @@ async function run(opts: Options): Promise<void> {
     },
     logger,
   });
+  logger.info("serving health", { url: health.url });
   let stopping: Promise<void> | undefined;
   const shutdown = (signal: string): Promise<void> => {
     stopping ??= (async () => {

@@ -166,7 +166,7 @@ export class McsController {
       [this.exports, this.services, this.slices, this.imports, this.derived].map((i) => i.waitForSync(60_000)),
     );
     this.running = this.queue.run((k, signal) => this.reconcile(k, signal), {
-      workers: this.options.workers ?? 4,
+      workers: this.options.workers ?? 16,
       onError: (k, err) => this.logger.warn("reconcile failed; retrying", { key: k, error: describeError(err) }),
     });
     this.leader.start();
@@ -296,14 +296,19 @@ export class McsController {
       return;
     }
     if (derived && !derived.ours) return this.nameConflict("Service", namespace, derived.metadata.name);
+    let spec = plan.serviceImport.spec;
     if (derived?.hash !== plan.derivedService.hash) {
       const written = await this.apply(Resources.services, plan.derivedService, derived !== undefined);
       if (!written) return;
+      // The IP the API server just gave the derived Service goes into this very write of the import, rather than
+      // one queue round later when the cache has it.
+      const ips = toOwnedView(LABEL_MCS_MANAGED)(written).clusterIPs;
+      if (spec.type === "ClusterSetIP" && ips.length) spec = { ...spec, ips };
     }
     if (existingImport && !existingImport.ours) return this.nameConflict("ServiceImport", namespace, name);
     const body: KubeObject = {
       metadata: { name, namespace, labels: { [LABEL_MCS_MANAGED]: "true" } },
-      spec: plan.serviceImport.spec,
+      spec,
     } as KubeObject;
     // The status is written separately, but the hash covers it: a change of exporters alone is a change.
     const desired = withHash({ ...body, status: { clusters: plan.serviceImport.clusters } } as KubeObject);
@@ -323,13 +328,16 @@ export class McsController {
     }
   }
 
-  /** Server-side apply of an object of ours; a first write is create-only (a foreign object is never adopted). */
-  private async apply(type: ResourceType, desired: Desired, known: boolean): Promise<boolean> {
+  /**
+   * Server-side apply of an object of ours; a first write is create-only (a foreign object is never adopted).
+   * Resolves with the object as written, or undefined when the name is someone else's.
+   */
+  private async apply(type: ResourceType, desired: Desired, known: boolean): Promise<KubeObject | undefined> {
     const { client } = this.options;
     this.ensureLeading();
     if (!known) {
       const result = await createOnly(client, type, desired.body, MCS_FIELD_MANAGER);
-      if ("created" in result) return true;
+      if ("created" in result) return result.created;
       const labels = result.existing.metadata.labels ?? {};
       const ours =
         type === this.sliceType
@@ -337,11 +345,10 @@ export class McsController {
           : labels[LABEL_MCS_MANAGED] === "true";
       if (!ours) {
         this.nameConflict(type.kind, desired.namespace, desired.name);
-        return false;
+        return undefined;
       }
     }
-    await client.apply(type, desired.body, { fieldManager: MCS_FIELD_MANAGER, force: true });
-    return true;
+    return client.apply(type, desired.body, { fieldManager: MCS_FIELD_MANAGER, force: true });
   }
 
   private nameConflict(kind: string, namespace: string, name: string): void {

@@ -32,6 +32,14 @@ const benchmarks: Array<{ name: string; args: string[]; figures: RegExp[] }> = [
     ],
   },
   {
+    name: "mcs",
+    args: ["--sizes", "5", "--changes", "10"],
+    figures: [
+      /MCS, 5 names exported from east and west: export → hub ServiceImport ready p50 [\d.]+ ms \/ p99 [\d.]+ ms, all in \d+\.\d s/,
+      /MCS, 5 names, 10 endpoint changes \(east and west\): .*, lost \d+ \| floor .* p99 ratio zonesync\/floor: \d+\.\d\d/,
+    ],
+  },
+  {
     name: "check",
     args: ["--links", "2", "--runs", "1", "--probe-runs", "2"],
     figures: [

@@ -170,6 +170,30 @@ describe("ZoneSyncLink objects on Kubernetes 1.20", () => {
   });
 });
 
+/** `kubectl auth can-i --list` of a ServiceAccount in a namespace, normalised for a committed fixture. */
+async function canIList(
+  saNamespace: string,
+  serviceAccount: string,
+  where: string,
+  placeholders: Array<[string, string]>,
+): Promise<string> {
+  const listed = await execa(sharedEnv().kubectl, [
+    "auth",
+    "can-i",
+    "--list",
+    "--kubeconfig",
+    cluster("hub").kubeconfigPath,
+    "-n",
+    where,
+    `--as=system:serviceaccount:${saNamespace}:${serviceAccount}`,
+  ]);
+  let text = listed.stdout;
+  for (const [value, placeholder] of placeholders) text = text.split(value).join(placeholder);
+  // One rule per line, columns single-spaced and lines sorted: the API server lists rules in no fixed order.
+  const [header, ...rules] = text.split("\n").map((line) => line.trim().split(/\s+/).join(" "));
+  return `${[header, ...rules.filter(Boolean).sort()].join("\n")}\n`;
+}
+
 describe("chart on Kubernetes 1.20", () => {
   it("installs, and the manager's own RBAC suffices to add and remove link controllers with helm upgrade", async () => {
     const env = sharedEnv();
@@ -250,30 +274,14 @@ describe("chart on Kubernetes 1.20", () => {
 
     // Every identity's permissions, as `kubectl auth can-i --list` tells them, against a committed expectation: a
     // widened Role fails here. Random names are replaced by placeholders.
-    const canI = async (serviceAccount: string, where: string): Promise<string> => {
-      const listed = await execa(env.kubectl, [
-        "auth",
-        "can-i",
-        "--list",
-        "--kubeconfig",
-        hub.kubeconfigPath,
-        "-n",
-        where,
-        `--as=system:serviceaccount:${namespace}:${serviceAccount}`,
-      ]);
-      const placeholders: Array<[string, string]> = [
-        [nginx, "<nginx-namespace>"],
-        [namespace, "<release-namespace>"],
-        [release, "<release>"],
-        [a, "<link-a>"],
-        [b, "<link-b>"],
-      ];
-      let text = listed.stdout;
-      for (const [value, placeholder] of placeholders) text = text.split(value).join(placeholder);
-      // One rule per line, columns single-spaced and lines sorted: the API server lists rules in no fixed order.
-      const [header, ...rules] = text.split("\n").map((line) => line.trim().split(/\s+/).join(" "));
-      return `${[header, ...rules.filter(Boolean).sort()].join("\n")}\n`;
-    };
+    const placeholders: Array<[string, string]> = [
+      [nginx, "<nginx-namespace>"],
+      [namespace, "<release-namespace>"],
+      [release, "<release>"],
+      [a, "<link-a>"],
+      [b, "<link-b>"],
+    ];
+    const canI = (serviceAccount: string, where: string) => canIList(namespace, serviceAccount, where, placeholders);
     const fixtures = join(repoRoot, "test", "fixtures", "rbac");
     await expect(await canI(manager, namespace)).toMatchFileSnapshot(
       join(fixtures, "manager-in-release-namespace.txt"),
@@ -308,6 +316,85 @@ describe("chart on Kubernetes 1.20", () => {
     expect(denied.stderr).toMatch(/forbidden/i);
 
     const uninstall = await helm(hub.kubeconfigPath, ["uninstall", release]);
+    expect(uninstall.exitCode, uninstall.stderr).toBe(0);
+  });
+});
+
+describe("chart with mcs.enabled on Kubernetes 1.20", () => {
+  it("runs the MCS controller as a pod under its own ServiceAccount, whose RBAC suffices to import an export", async () => {
+    const env = sharedEnv();
+    const namespace = uniqueName("chart-mcs");
+    const release = uniqueName("zonesync");
+    await createNamespace(client, namespace);
+    const helm = (args: string[]) =>
+      execa(env.helm4, [...args, "--kubeconfig", cluster("hub").kubeconfigPath, "--namespace", namespace], {
+        reject: false,
+        env: { HELM_CACHE_HOME: join(tmpdir(), "zonesync-helm-cache") },
+      });
+    // Cluster id "hub", as test/integration/mcs.test.ts's in-process controller on this cluster: two controllers
+    // with the same id compute the same objects, so they never undo each other's writes.
+    const install = await helm([
+      "install",
+      release,
+      join(repoRoot, "chart"),
+      "--skip-crds",
+      "--set",
+      "manager.apply=none",
+      "--set",
+      "mcs.enabled=true",
+      "--set",
+      "mcs.clusterId=hub",
+    ]);
+    expect(install.exitCode, install.stderr).toBe(0);
+    await eventually(
+      async () => {
+        const d = await client.getOptional<KubeObject & { status?: { availableReplicas?: number } }>(
+          Resources.deployments,
+          namespace,
+          `${release}-mcs`,
+        );
+        return (d?.status?.availableReplicas ?? 0) > 0;
+      },
+      60_000,
+      "the MCS controller pod to be available",
+    );
+    await eventually(() => client.list(Resources.serviceExports, "default"), 15_000, "the MCS CRDs to be served");
+
+    const ns = uniqueName("chart-mcs-app");
+    await createNamespace(client, ns);
+    await client.create(Resources.services, {
+      metadata: { name: "web", namespace: ns },
+      spec: { ports: [{ port: 80 }] },
+    });
+    await client.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });
+    const imported = await eventually(
+      async () => {
+        const i = await client.getOptional<KubeObject & { spec: { ips?: string[] } }>(
+          Resources.serviceImports,
+          ns,
+          "web",
+        );
+        return i?.spec.ips?.length ? i : undefined;
+      },
+      20_000,
+      "the ServiceImport, written by the MCS controller pod",
+    );
+    expect(imported.metadata.labels?.["zonesync.io/mcs"]).toBe("true");
+
+    const placeholders: Array<[string, string]> = [
+      [namespace, "<release-namespace>"],
+      [release, "<release>"],
+    ];
+    const fixtures = join(repoRoot, "test", "fixtures", "rbac");
+    await expect(await canIList(namespace, `${release}-mcs`, namespace, placeholders)).toMatchFileSnapshot(
+      join(fixtures, "mcs-controller-in-release-namespace.txt"),
+    );
+    await expect(await canIList(namespace, `${release}-mcs`, "default", placeholders)).toMatchFileSnapshot(
+      join(fixtures, "mcs-controller-elsewhere.txt"),
+    );
+
+    await client.delete(Resources.serviceExports, ns, "web");
+    const uninstall = await helm(["uninstall", release]);
     expect(uninstall.exitCode, uninstall.stderr).toBe(0);
   });
 });

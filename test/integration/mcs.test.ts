@@ -578,6 +578,40 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     );
   });
 
+  it("(zonesync) check flags a link that names its target by another id than the target declares (mcs.cluster-id)", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of everywhere) await createNamespace(client, ns);
+    await exportIn(east, ns, "id", { ports: [{ port: 80 }] });
+    await eventually(() => importOf(ns, "id"), 20_000, "east's export to reach hub");
+    const linkNamespace = uniqueName("zs-ids");
+    await ensureNamespace(hub, linkNamespace);
+    const creds = await targetCredentials(east, cluster("east"), "hub");
+    await putSecret(hub, linkNamespace, "creds", creds.kubeconfig);
+    for (const [name, targetClusterName] of [
+      ["right", "east"],
+      ["wrong", "east-old"],
+    ] as const) {
+      await hub.create(
+        Resources.zoneSyncLinks,
+        linkObject(linkNamespace, name, { targetClusterName, credentialsSecret: "creds" }),
+      );
+    }
+    const report = await runChecks({
+      clusters: [{ context: "hub", client: hub }],
+      kubeconfigServers: new Map([["hub", cluster("hub").server]]),
+      namespace: linkNamespace,
+      select: (c) => c.id === "mcs.cluster-id" || c.id.startsWith("credentials.") || c.id.startsWith("links."),
+    });
+    const check = report.clusters[0]!.categories.flatMap((c) => c.checks).find((c) => c.id === "mcs.cluster-id")!;
+    const byLink = new Map((check.details ?? []).map((d) => [d.subject, d]));
+    expect(byLink.get(`${linkNamespace}/right`)).toMatchObject({ result: "ok" });
+    expect(byLink.get(`${linkNamespace}/wrong`)).toMatchObject({
+      result: "error",
+      message: expect.stringContaining("the link calls its target east-old, but the target is east"),
+    });
+    await east.delete(Resources.serviceExports, ns, "id");
+  });
+
   it("A ClusterIP service exported on two clusters with conflicting ports should apply the conflict resolution policy and report a Conflict condition on each ServiceExport", async () => {
     const ns = uniqueName("mesh");
     for (const client of [hub, east, west]) await createNamespace(client, ns);

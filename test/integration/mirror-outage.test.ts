@@ -3,10 +3,13 @@ import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { parse } from "yaml";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { LinkController } from "../../src/mirror/controller.ts";
 import { mirrorServiceName, mirrorSliceName } from "../../src/mirror/naming.ts";
+import { McsController } from "../../src/mcs/controller.ts";
+import { LABEL_MCS_SOURCE_CLUSTER } from "../../src/mcs/names.ts";
 import {
   ensureNamespace,
   exportedService,
@@ -109,7 +112,7 @@ afterAll(async () => {
 
 // These tests wait for what they assert instead of sampling it.
 describe("link controller under failures", () => {
-  it("keeps the mirrors through a 30 s target outage, marks endpoints not ready after staleAfter, converges within 5 s", async () => {
+  it("keeps the mirrors (and the MCS import) through a 30 s target outage, marks endpoints not ready after staleAfter, converges within 5 s", async () => {
     const ns = uniqueName("outage");
     await ensureNamespace(src, ns);
     await ensureNamespace(dst, ns);
@@ -118,6 +121,31 @@ describe("link controller under failures", () => {
       metadata: { name: "web", namespace: ns, labels: { export: "outage" } },
       spec: { selector: { app: "web" }, ports: [{ port: 80 }] },
     });
+    // The same Service also exported the MCS way: its carried import slices follow the link's staleness rules.
+    const mcs: McsController[] = [];
+    for (const [name, client] of [
+      ["src", src],
+      ["dst", dst],
+    ] as const) {
+      for (const file of ["multicluster.x-k8s.io_serviceexports.yaml", "multicluster.x-k8s.io_serviceimports.yaml"]) {
+        await client.apply(Resources.crds, parse(readFileSync(join(repoRoot, "crds", file), "utf8")) as KubeObject);
+      }
+      await eventually(() => client.list(Resources.serviceExports, ns), 15_000, "the MCS CRDs to be served");
+      const controller = new McsController({ client, clusterId: name, namespace: ns, identity: `mcs-${name}` });
+      await controller.start();
+      mcs.push(controller);
+    }
+    await src.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });
+    const imported = (ready?: boolean) =>
+      eventually(
+        async () => {
+          const list = await dst.list<Slice>(slices, ns, { labelSelector: `${LABEL_MCS_SOURCE_CLUSTER}=src` });
+          const e = list.items.flatMap((s) => s.endpoints ?? []);
+          return e.length === 3 && e.every((x) => (x.conditions?.ready !== false) === ready);
+        },
+        30_000,
+        `3 ${ready ? "ready" : "not ready"} imported endpoints from src`,
+      );
     const link = await prepareLink(ns, { selector: { matchLabels: { export: "outage" } }, staleAfter: "10s" });
     const controller = new LinkController({
       client: dst,
@@ -132,6 +160,7 @@ describe("link controller under failures", () => {
         30_000,
         "3 ready mirrored endpoints",
       );
+      await imported(true);
       const condition = async (type: string) =>
         (await dst.get<Link>(Resources.zoneSyncLinks, link.namespace, link.name)).status?.conditions?.find(
           (c) => c.type === type,
@@ -171,8 +200,10 @@ describe("link controller under failures", () => {
         "the Mirrored condition to say Stale",
       );
       expect(mirrored.status).toBe("False");
+      await imported(false);
       await sleep(Math.max(0, 30_000 - (Date.now() - down)));
       expect(await dst.getOptional(Resources.services, ns, "web-src")).toBeDefined();
+      expect(await dst.getOptional(Resources.serviceImports, ns, "web")).toBeDefined();
 
       await startSource();
       const up = Date.now();
@@ -185,6 +216,7 @@ describe("link controller under failures", () => {
         "convergence after the outage",
       );
       expect(Date.now() - up).toBeLessThanOrEqual(5000);
+      await imported(true);
       const events = await dst.list<KubeObject & { reason: string }>(Resources.events, link.namespace, {
         fieldSelector: `involvedObject.name=${link.name}`,
       });
@@ -193,6 +225,7 @@ describe("link controller under failures", () => {
       );
     } finally {
       await controller.stop();
+      await Promise.all(mcs.map((m) => m.stop()));
     }
 
     // A controller that starts while the target is already down has no target state to render from: it marks the
