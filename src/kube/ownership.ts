@@ -16,10 +16,15 @@ export async function createOnly(
   type: ResourceType,
   body: KubeObject,
   fieldManager: string,
+  options: { absentFromCompleteCache?: boolean } = {},
 ): Promise<CreateOnlyResult> {
   const { name, namespace } = body.metadata;
   if (!name) throw new Error(`a create-only write of a ${type.kind} needs metadata.name`);
-  const live = await client.getOptional<KubeObject>(type, namespace, name);
+  // A caller whose synced cache holds every object of the type (not only its own) already knows the name is free;
+  // one created since is caught by the managedFields check below, as a concurrent create is.
+  const live = options.absentFromCompleteCache
+    ? undefined
+    : await client.getOptional<KubeObject>(type, namespace, name);
   if (live) return { existing: live };
   let written: KubeObject;
   try {

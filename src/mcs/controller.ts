@@ -336,7 +336,11 @@ export class McsController {
     const { client } = this.options;
     this.ensureLeading();
     if (!known) {
-      const result = await createOnly(client, type, desired.body, MCS_FIELD_MANAGER);
+      // Every Service, EndpointSlice and ServiceImport of the cluster is in the caches (unfiltered informers).
+      const complete =
+        type === Resources.services ? this.services : type === this.sliceType ? this.slices : this.imports;
+      const absentFromCompleteCache = complete.get(`${desired.namespace}/${desired.name}`) === undefined;
+      const result = await createOnly(client, type, desired.body, MCS_FIELD_MANAGER, { absentFromCompleteCache });
       if ("created" in result) return result.created;
       const labels = result.existing.metadata.labels ?? {};
       const ours =
