@@ -94,6 +94,19 @@ function intOrString(node: JsonSchema): JsonSchema {
   return ordered(out);
 }
 
+/** The fields every object's schema starts with. */
+const OBJECT_HEAD = {
+  apiVersion: {
+    description: "APIVersion defines the versioned schema of this representation of an object.",
+    type: "string",
+  },
+  kind: {
+    description: "Kind is a string value representing the REST resource this object represents.",
+    type: "string",
+  },
+  metadata: { type: "object" },
+};
+
 /** The ZoneSyncLink CustomResourceDefinition (apiextensions.k8s.io/v1). */
 export function linkCrd(): JsonSchema {
   const spec = toStructuralSchema(ZoneSyncLinkSpecSchema);
@@ -105,19 +118,7 @@ export function linkCrd(): JsonSchema {
       "cluster.",
     type: "object",
     required: ["spec"],
-    properties: {
-      apiVersion: {
-        description: "APIVersion defines the versioned schema of this representation of an object.",
-        type: "string",
-      },
-      kind: {
-        description: "Kind is a string value representing the REST resource this object represents.",
-        type: "string",
-      },
-      metadata: { type: "object" },
-      spec,
-      status,
-    },
+    properties: { ...OBJECT_HEAD, spec, status },
   };
   const missing = undescribedPaths(openAPIV3Schema).filter((p) => p !== ".metadata");
   if (missing.length) throw new Error(`CRD fields without a description (add .describe()): ${missing.join(", ")}`);
@@ -165,18 +166,6 @@ export function linkCrd(): JsonSchema {
     },
   };
 }
-
-const OBJECT_HEAD = {
-  apiVersion: {
-    description: "APIVersion defines the versioned schema of this representation of an object.",
-    type: "string",
-  },
-  kind: {
-    description: "Kind is a string value representing the REST resource this object represents.",
-    type: "string",
-  },
-  metadata: { type: "object" },
-};
 
 function mcsCrd(options: {
   kind: string;

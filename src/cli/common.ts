@@ -3,6 +3,7 @@ import { stringify } from "yaml";
 import { KubeClient, type KubeObject } from "../kube/client.ts";
 import { KubeApiError } from "../kube/errors.ts";
 import { resourceForObject } from "../kube/resources.ts";
+import type { Logger } from "../log.ts";
 import { UsageError } from "./errors.ts";
 
 export interface ClusterFlags {
@@ -57,4 +58,39 @@ export async function applyAll(
 
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+/**
+ * Runs a long-lived controller until SIGTERM or SIGINT: starts it, and on a signal (or a failed start) stops it,
+ * then closes its health server and client, once. A failed start is thrown with `what` and its cause.
+ */
+export async function runUntilSignal(parts: {
+  controller: { start(): Promise<void>; stop(): Promise<void> };
+  health: { close(): Promise<void> };
+  client: { close(): Promise<void> | void };
+  logger: Logger;
+  what: string;
+}): Promise<void> {
+  const { controller, health, client, logger } = parts;
+  let stopping: Promise<void> | undefined;
+  const shutdown = (signal: string): Promise<void> => {
+    stopping ??= (async () => {
+      logger.info("shutting down", { signal });
+      await controller.stop();
+      await health.close();
+      await client.close();
+    })();
+    return stopping;
+  };
+  const done = new Promise<void>((resolve) => {
+    for (const signal of ["SIGTERM", "SIGINT"] as const)
+      process.once(signal, () => void shutdown(signal).then(resolve));
+  });
+  try {
+    await controller.start();
+  } catch (err) {
+    await shutdown("startup failure");
+    throw new Error(`${parts.what} could not start`, { cause: err });
+  }
+  await done;
 }

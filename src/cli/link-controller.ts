@@ -3,7 +3,7 @@ import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { LinkController } from "../mirror/controller.ts";
-import { clientFor } from "./common.ts";
+import { clientFor, runUntilSignal } from "./common.ts";
 import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, percentFlag, workersFlag } from "./flags.ts";
 
 interface Options {
@@ -71,25 +71,11 @@ async function run(opts: Options): Promise<void> {
   });
   logger.info("serving health and metrics", { url: health.url });
 
-  let stopping: Promise<void> | undefined;
-  const shutdown = (signal: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info("shutting down", { signal });
-      await controller.stop();
-      await health.close();
-      await client.close();
-    })();
-    return stopping;
-  };
-  const done = new Promise<void>((resolve) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const)
-      process.once(signal, () => void shutdown(signal).then(resolve));
+  await runUntilSignal({
+    controller,
+    health,
+    client,
+    logger,
+    what: `the link controller for ${opts.namespace}/${opts.link}`,
   });
-  try {
-    await controller.start();
-  } catch (err) {
-    await shutdown("startup failure");
-    throw new Error(`the link controller for ${opts.namespace}/${opts.link} could not start`, { cause: err });
-  }
-  await done;
 }

@@ -4,7 +4,7 @@ import { HealthServer } from "../kube/health.ts";
 import { createLogger, type LogFormat } from "../log.ts";
 import { resolveClusterId } from "../mcs/cluster-id.ts";
 import { McsController } from "../mcs/controller.ts";
-import { clientFor } from "./common.ts";
+import { clientFor, runUntilSignal } from "./common.ts";
 import { choiceFlag, dnsLabelFlag, LOG_FORMATS, LOG_LEVELS, workersFlag } from "./flags.ts";
 
 interface Options {
@@ -71,25 +71,5 @@ async function run(opts: Options): Promise<void> {
     logger,
   });
   logger.info("serving health", { url: health.url });
-  let stopping: Promise<void> | undefined;
-  const shutdown = (signal: string): Promise<void> => {
-    stopping ??= (async () => {
-      logger.info("shutting down", { signal });
-      await controller.stop();
-      await health.close();
-      await client.close();
-    })();
-    return stopping;
-  };
-  const done = new Promise<void>((resolve) => {
-    for (const signal of ["SIGTERM", "SIGINT"] as const)
-      process.once(signal, () => void shutdown(signal).then(resolve));
-  });
-  try {
-    await controller.start();
-  } catch (err) {
-    await shutdown("startup failure");
-    throw new Error("the MCS controller could not start", { cause: err });
-  }
-  await done;
+  await runUntilSignal({ controller, health, client, logger, what: "the MCS controller" });
 }
