@@ -266,12 +266,9 @@ export class Reconciler {
     stale: boolean,
   ): Promise<Outcome> {
     if (!target) return NONE;
-    if (!this.options.local.namespaceUsable(namespace)) {
-      return {
-        ...(await this.deleteSource(key)),
-        skipped: { reason: "NamespaceMissing", message: `namespace ${namespace} does not exist here` },
-      };
-    }
+    // Namespace sameness: a name exported from a namespace this cluster does not have is not imported here. That is
+    // how the MCS API works, not a problem of the link, so it is not reported as a missing namespace.
+    if (!this.options.local.namespaceUsable(namespace)) return this.deleteSource(key);
     const carried: Array<ReturnType<TargetWatch["importSlicesOf"]>[number] & { record: string }> = [];
     const problems: string[] = [];
     for (const slice of target.importSlicesOf(namespace, name)) {

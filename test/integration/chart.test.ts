@@ -331,7 +331,7 @@ describe("chart with mcs.enabled on Kubernetes 1.20", () => {
         reject: false,
         env: { HELM_CACHE_HOME: join(tmpdir(), "zonesync-helm-cache") },
       });
-    // Cluster id "hub", as test/integration/mcs.test.ts's in-process controller on this cluster: two controllers
+    // Cluster id "hub-mcs", as test/integration/mcs.test.ts's in-process controller on this cluster: two controllers
     // with the same id compute the same objects, so they never undo each other's writes.
     const install = await helm([
       "install",
@@ -343,7 +343,7 @@ describe("chart with mcs.enabled on Kubernetes 1.20", () => {
       "--set",
       "mcs.enabled=true",
       "--set",
-      "mcs.clusterId=hub",
+      "mcs.clusterId=hub-mcs",
     ]);
     expect(install.exitCode, install.stderr).toBe(0);
     await eventually(

@@ -732,7 +732,8 @@ describe("the manager after a failed revision", () => {
       60_000,
       "the second link's Deployment",
     );
-    expect(next.backend.upgrades).toBe(1);
+    // The Deployment shows while helm still waits for it: wait for the upgrade to return.
+    await eventually(async () => next.backend.upgrades === 1, 60_000, "the retried upgrade to return");
     expect((await helm.history("zonesync", namespace)).at(-1)?.status).toBe("deployed");
   });
 });

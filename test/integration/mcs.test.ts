@@ -33,6 +33,12 @@ const hub = adminClient("hub");
 const east = adminClient("east");
 const west = adminClient("west");
 const clients = { hub, east, west } as const;
+/**
+ * The clusters' ids in this file's clusterset: not their context names, so that links of other test files (which
+ * name their targets "east" and "west") never carry these exports: a link carries only slices whose source-cluster is
+ * its targetClusterName.
+ */
+const ID = { hub: "hub-mcs", east: "east-mcs", west: "west-mcs" } as const;
 type ClusterName = keyof typeof clients;
 const repoRoot = join(import.meta.dirname, "..", "..");
 let slices: ResourceType;
@@ -92,7 +98,7 @@ beforeAll(async () => {
   await createNamespace(hub, namespace);
   controller = new McsController({
     client: hub,
-    clusterId: "hub",
+    clusterId: ID.hub,
     namespace,
     identity: "mcs-test",
     logger: createLogger({ level: process.env.ZONESYNC_TEST_LOG ?? "error", format: "text" }),
@@ -130,7 +136,7 @@ describe("MCS conformance (ported), one cluster", () => {
     expect(imported.spec.ips).toEqual([derived.spec.clusterIP]);
     expect(derived.spec.selector).toBeUndefined();
     expect(imported.spec.ports).toEqual([{ name: "http", port: 80, protocol: "TCP" }]);
-    expect(imported.status?.clusters).toEqual([{ cluster: "hub" }]);
+    expect(imported.status?.clusters).toEqual([{ cluster: ID.hub }]);
     await eventually(async () => (await condition(ns, "web", "Valid"))?.status === "True", 20_000, "Valid=True");
     expect((await condition(ns, "web", "Conflict"))?.reason).toBe("NoConflicts");
     console.log(`[figures] export → ServiceImport with IP: ${readyMs} ms`);
@@ -212,7 +218,7 @@ describe("MCS conformance (ported), one cluster", () => {
       metadata: {
         name: `${derivedServiceName("web")}-east-carried`,
         namespace: ns,
-        labels: importSliceLabels("web", "east", ENDPOINTSLICE_MANAGER),
+        labels: importSliceLabels("web", ID.east, ENDPOINTSLICE_MANAGER),
         annotations: { [ANNOTATION_MCS_EXPORT]: encodeRecord(record) },
       },
       addressType: "IPv4",
@@ -234,7 +240,7 @@ describe("MCS conformance (ported), one cluster", () => {
       "the ServiceImport of both clusters",
     );
     expect(imported.spec.ports.map((p) => `${p.name}:${p.port}`)).toEqual(["admin:81", "http:8080", "metrics:9090"]);
-    expect(imported.status?.clusters).toEqual([{ cluster: "east" }, { cluster: "hub" }]);
+    expect(imported.status?.clusters).toEqual([{ cluster: ID.east }, { cluster: ID.hub }]);
     const conflict = await eventually(
       async () => {
         const c = await condition(ns, "web", "Conflict");
@@ -268,7 +274,7 @@ describe("MCS conformance (ported), one cluster: EndpointSlice", () => {
       expect(slice.metadata.labels).toMatchObject({
         "kubernetes.io/service-name": derived,
         [LABEL_MCS_SERVICE_NAME]: "app",
-        [LABEL_MCS_SOURCE_CLUSTER]: "hub",
+        [LABEL_MCS_SOURCE_CLUSTER]: ID.hub,
         "endpointslice.kubernetes.io/managed-by": MCS_SLICE_MANAGER,
       });
     }
@@ -329,7 +335,7 @@ async function startMesh(pairs: Array<[ClusterName, ClusterName]>): Promise<void
     await createNamespace(client, namespace).catch(() => undefined);
     const mcs = new McsController({
       client,
-      clusterId: name,
+      clusterId: ID[name],
       namespace,
       identity: `mcs-${name}`,
       logger: createLogger({ level: process.env.ZONESYNC_TEST_LOG ?? "error", format: "text", component: name }),
@@ -348,7 +354,7 @@ async function startMesh(pairs: Array<[ClusterName, ClusterName]>): Promise<void
     // No selector: only the target's MCS exports are carried.
     await local.create(
       Resources.zoneSyncLinks,
-      linkObject(linkNamespace, name, { targetClusterName: target, credentialsSecret: "creds" }),
+      linkObject(linkNamespace, name, { targetClusterName: ID[target], credentialsSecret: "creds" }),
     );
     const link = new LinkController({
       client: local,
@@ -416,7 +422,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
       );
       expect(slice.metadata.labels).toMatchObject({
         [LABEL_MCS_SERVICE_NAME]: "hello",
-        [LABEL_MCS_SOURCE_CLUSTER]: "east",
+        [LABEL_MCS_SOURCE_CLUSTER]: ID.east,
       });
       expect(slice.metadata.labels?.["endpointslice.kubernetes.io/managed-by"]).not.toBe(
         "endpointslice-controller.k8s.io",
@@ -508,7 +514,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
       "hub's ServiceImport of east and west",
     );
     const importMs = Date.now() - exported;
-    expect(hubImport.status?.clusters).toEqual([{ cluster: "east" }, { cluster: "west" }]);
+    expect(hubImport.status?.clusters).toEqual([{ cluster: ID.east }, { cluster: ID.west }]);
     expect(hubImport.spec.type).toBe("ClusterSetIP");
     const bySource = async (client: typeof hub) => {
       const list = await client.list<Slice>(slices, ns, { labelSelector: `${LABEL_MCS_SERVICE_NAME}=web` });
@@ -522,7 +528,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     await eventually(
       async () => {
         const counts = await bySource(hub);
-        return counts.east === 2 && counts.west === 2 ? counts : undefined;
+        return counts[ID.east] === 2 && counts[ID.west] === 2 ? counts : undefined;
       },
       20_000,
       "hub's import slices with 2 endpoints from each cluster",
@@ -531,7 +537,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     await eventually(
       async () => {
         const counts = await bySource(east);
-        return counts.east === 2 && counts.west === 2 ? counts : undefined;
+        return counts[ID.east] === 2 && counts[ID.west] === 2 ? counts : undefined;
       },
       20_000,
       "east's import of itself and west",
@@ -557,13 +563,13 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     // A change of endpoints in east reaches hub's import.
     const scaled = Date.now();
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
-    await eventually(async () => (await bySource(hub)).east === 3, 20_000, "hub to see east's third endpoint");
+    await eventually(async () => (await bySource(hub))[ID.east] === 3, 20_000, "hub to see east's third endpoint");
     const endpointMs = Date.now() - scaled;
 
     // Unexport in west: hub's slices from west go within seconds, and the import keeps east.
     const unexported = Date.now();
     await west.delete(Resources.serviceExports, ns, "web");
-    await eventually(async () => (await bySource(hub)).west === undefined, 20_000, "hub's west slices to go");
+    await eventually(async () => (await bySource(hub))[ID.west] === undefined, 20_000, "hub's west slices to go");
     const unexportMs = Date.now() - unexported;
     await eventually(
       async () => (await importOf(ns, "web"))?.status?.clusters?.length === 1,
@@ -588,7 +594,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     const creds = await targetCredentials(east, cluster("east"), "hub");
     await putSecret(hub, linkNamespace, "creds", creds.kubeconfig);
     for (const [name, targetClusterName] of [
-      ["right", "east"],
+      ["right", ID.east],
       ["wrong", "east-old"],
     ] as const) {
       await hub.create(
@@ -607,7 +613,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     expect(byLink.get(`${linkNamespace}/right`)).toMatchObject({ result: "ok" });
     expect(byLink.get(`${linkNamespace}/wrong`)).toMatchObject({
       result: "error",
-      message: expect.stringContaining("the link calls its target east-old, but the target is east"),
+      message: expect.stringContaining(`the link calls its target east-old, but the target is ${ID.east}`),
     });
     await east.delete(Resources.serviceExports, ns, "id");
   });
