@@ -59,8 +59,14 @@ async function ownClusterId(ctx: ClusterContext): Promise<string | undefined> {
 
 const condition = (e: ServiceExport, type: string) => e.status?.conditions?.find((c) => c.type === type);
 
-/** The id a cluster gives itself: its ClusterProperty, else the source-cluster of its own-export slices. */
-async function declaredClusterId(client: CheckClient): Promise<{ id: string; from: string } | undefined> {
+/**
+ * The id a cluster gives itself: its ClusterProperty, else the source-cluster of its own-export slices, looked for
+ * only where the link reads (its namespaces, when it lists them: the target may grant no more).
+ */
+async function declaredClusterId(
+  client: CheckClient,
+  namespaces: readonly string[] | undefined,
+): Promise<{ id: string; from: string } | undefined> {
   const property = await client
     .getOptional<KubeObject & { spec?: { value?: unknown } }>(
       {
@@ -76,17 +82,19 @@ async function declaredClusterId(client: CheckClient): Promise<{ id: string; fro
     .catch(() => undefined);
   if (typeof property?.spec?.value === "string")
     return { id: property.spec.value, from: `ClusterProperty ${CLUSTER_ID_PROPERTY}` };
-  for (const version of ["v1", "v1beta1"]) {
-    const slices = await client
-      .listAll<SliceObject>(
-        { group: "discovery.k8s.io", version, plural: "endpointslices", kind: "EndpointSlice", namespaced: true },
-        undefined,
-        { labelSelector: `${LABEL_ENDPOINTSLICE_MANAGED_BY}=${MCS_SLICE_MANAGER}`, limit: 1 },
-      )
-      .catch(() => undefined);
-    const id = slices?.items[0]?.metadata.labels?.[LABEL_MCS_SOURCE_CLUSTER];
-    if (id) return { id, from: "its MCS controller's exports" };
-    if (slices) break;
+  for (const namespace of namespaces?.length ? namespaces : [undefined]) {
+    for (const version of ["v1", "v1beta1"]) {
+      const slices = await client
+        .listAll<SliceObject>(
+          { group: "discovery.k8s.io", version, plural: "endpointslices", kind: "EndpointSlice", namespaced: true },
+          namespace,
+          { labelSelector: `${LABEL_ENDPOINTSLICE_MANAGED_BY}=${MCS_SLICE_MANAGER}`, limit: 1 },
+        )
+        .catch(() => undefined);
+      const id = slices?.items[0]?.metadata.labels?.[LABEL_MCS_SOURCE_CLUSTER];
+      if (id) return { id, from: "its MCS controller's exports" };
+      if (slices) break;
+    }
   }
   return undefined;
 }
@@ -209,7 +217,7 @@ export const mcsChecks: CheckDefinition<ClusterContext>[] = [
     subjectName: (link) => link.key,
     async run(ctx, link) {
       if ((link.spec as { serviceExports?: boolean }).serviceExports === false) return skip("serviceExports: false");
-      const declared = await declaredClusterId(await ctx.targetClient(link));
+      const declared = await declaredClusterId(await ctx.targetClient(link), link.spec.namespaces);
       const named = link.spec.targetClusterName ?? link.name;
       if (!declared) return ok(`the target declares no id; it is ${named} here`);
       if (declared.id === named) return ok(`${named} (${declared.from})`);
