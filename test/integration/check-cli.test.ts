@@ -476,6 +476,15 @@ describe("both modes side by side", () => {
           ];
         }),
       );
+    // Kubernetes 1.20's token controller adds a token Secret to a new ServiceAccount, which moves its
+    // resourceVersion: wait for that before taking the fingerprint (seen racing it once in fresh-ci).
+    await eventually(
+      async () =>
+        ((await solo.get<KubeObject & { secrets?: unknown[] }>(Resources.serviceAccounts, ns, controllerName(link)))
+          .secrets?.length ?? 0) > 0,
+      15_000,
+      "the ServiceAccount's token Secret",
+    );
     const before = await fingerprint();
 
     // `zonesync link --mode standalone | kubectl apply -f -` on the chart-managed link.
