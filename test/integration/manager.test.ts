@@ -325,7 +325,12 @@ describe.each([
       expect(deployment.spec.replicas).toBe(0);
       rollbacks += next.backend.rollbacks;
       expect(rollbacks).toBe(round + 1);
-      expect((await helm.history("zonesync", namespace)).at(-1)?.status).toBe("deployed");
+      // The Deployment shows the change while helm may still be finishing its upgrade.
+      await eventually(
+        async () => (await helm.history("zonesync", namespace)).at(-1)?.status === "deployed",
+        60_000,
+        `round ${round}: the upgrade to be deployed`,
+      );
     }
     console.log(`[figures] ${helmBinary()}: link change → Deployment after a killed helm: ${recoveries.join(", ")} ms`);
     const recovered = await eventually(async () => {
