@@ -19,6 +19,16 @@ export const SERVICE_IMPORT_TYPES = ["ClusterSetIP", "Headless"] as const;
 export const SESSION_AFFINITIES = ["None", "ClientIP"] as const;
 export const IP_FAMILIES = ["IPv4", "IPv6"] as const;
 export const PORT_PROTOCOLS = ["TCP", "UDP", "SCTP"] as const;
+export const INTERNAL_TRAFFIC_POLICIES = ["Cluster", "Local"] as const;
+/**
+ * A Service's spec.trafficDistribution (1.30+): "PreferClose" today, "PreferSameZone" and "PreferSameNode" since 1.33.
+ * Kept as a bounded identifier rather than an enum so a newer value is carried instead of dropped.
+ */
+export const trafficDistribution = () =>
+  z
+    .string()
+    .max(63)
+    .regex(/^[A-Za-z][A-Za-z0-9]*$/);
 
 export const ServicePortSchema = z
   .object({
@@ -61,6 +71,13 @@ export const ServiceImportSpecSchema = z
       .optional()
       .describe("Session affinity settings."),
     ipFamilies: z.array(z.enum(IP_FAMILIES)).max(2).optional().describe("The IP families of the service."),
+    internalTrafficPolicy: z
+      .enum(INTERNAL_TRAFFIC_POLICIES)
+      .optional()
+      .describe("The exported service's internalTrafficPolicy (Kubernetes 1.21+); absent means Cluster."),
+    trafficDistribution: trafficDistribution()
+      .optional()
+      .describe("The exported service's trafficDistribution (Kubernetes 1.30+), e.g. PreferClose."),
   })
   .describe("The service imported from the clusters of the clusterset.");
 

@@ -89,6 +89,23 @@ describe("toExportedService", () => {
     expect(svc.sessionAffinity).toBe("ClientIP");
   });
 
+  it.each([
+    [{ internalTrafficPolicy: "Local" }, { internalTrafficPolicy: "Local" }],
+    [{ internalTrafficPolicy: "Cluster" }, {}],
+    [{ internalTrafficPolicy: "local" }, {}],
+    [{ trafficDistribution: "PreferSameZone" }, { trafficDistribution: "PreferSameZone" }],
+    [{ trafficDistribution: "Prefer Close" }, {}],
+    [{ trafficDistribution: "P".repeat(64) }, {}],
+    [{ trafficDistribution: 1 }, {}],
+  ])("reads the traffic policies of %j as %j (Cluster is the default; malformed is unset)", (spec, expected) => {
+    const svc = service({ ...spec, ipFamilies: ["IPv4"] });
+    expect({
+      ...(svc.internalTrafficPolicy ? { internalTrafficPolicy: svc.internalTrafficPolicy } : {}),
+      ...(svc.trafficDistribution ? { trafficDistribution: svc.trafficDistribution } : {}),
+    }).toEqual(expected);
+    expect(svc.ipFamilies).toEqual(["IPv4"]);
+  });
+
   it("still reads affinity of a Service the mirror model finds invalid", () => {
     const svc = toExportedService({
       metadata: { name: "1web", namespace: "shop" },

@@ -3,7 +3,14 @@ import { ANNOTATION_MIRROR_HASH, LABEL_ENDPOINTSLICE_MANAGED_BY, LABEL_LINK_UID 
 import type { KubeObject } from "../kube/client.ts";
 import { conditionSchema, type Condition } from "../kube/conditions.ts";
 import { toTargetService, toTargetSlice, type TargetService, type TargetSlice } from "../mirror/model.ts";
-import { IP_FAMILIES, LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER, SESSION_AFFINITIES } from "./api.ts";
+import {
+  INTERNAL_TRAFFIC_POLICIES,
+  IP_FAMILIES,
+  LABEL_MCS_SERVICE_NAME,
+  LABEL_MCS_SOURCE_CLUSTER,
+  SESSION_AFFINITIES,
+  trafficDistribution,
+} from "./api.ts";
 import { ANNOTATION_MCS_EXPORT } from "./names.ts";
 import { MAX_RECORD_BYTES } from "./record.ts";
 
@@ -13,11 +20,14 @@ import { MAX_RECORD_BYTES } from "./record.ts";
  * objects, so one model is kept).
  */
 
-/** A Service with what an export needs beyond the mirror model: session affinity and IP families. */
+/** A Service with what an export needs beyond the mirror model: session affinity, IP families, traffic policies. */
 export interface ExportedService extends TargetService {
   sessionAffinity: (typeof SESSION_AFFINITIES)[number];
   sessionAffinityTimeoutSeconds?: number;
   ipFamilies?: Array<(typeof IP_FAMILIES)[number]>;
+  /** Only when Local: unset and Cluster (what 1.22+ servers fill in) are the same policy. */
+  internalTrafficPolicy?: "Local";
+  trafficDistribution?: string;
 }
 
 const AffinitySchema = z.object({
@@ -29,6 +39,8 @@ const AffinitySchema = z.object({
         .optional()
         .catch(undefined),
       ipFamilies: z.array(z.enum(IP_FAMILIES)).max(2).optional().catch(undefined),
+      internalTrafficPolicy: z.enum(INTERNAL_TRAFFIC_POLICIES).optional().catch(undefined),
+      trafficDistribution: trafficDistribution().optional().catch(undefined),
     })
     .default({}),
 });
@@ -43,6 +55,8 @@ export function toExportedService(raw: unknown): ExportedService {
     sessionAffinity: spec.sessionAffinity ?? "None",
     ...(spec.sessionAffinity === "ClientIP" && timeout !== undefined ? { sessionAffinityTimeoutSeconds: timeout } : {}),
     ...(spec.ipFamilies ? { ipFamilies: spec.ipFamilies } : {}),
+    ...(spec.internalTrafficPolicy === "Local" ? { internalTrafficPolicy: "Local" as const } : {}),
+    ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
   };
 }
 

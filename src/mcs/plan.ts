@@ -134,6 +134,8 @@ function localExport(inputs: ImportInputs): ClusterExport {
       ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: service.sessionAffinityTimeoutSeconds } } }
       : {}),
     ...(service.ipFamilies ? { ipFamilies: service.ipFamilies } : {}),
+    ...(service.internalTrafficPolicy ? { internalTrafficPolicy: service.internalTrafficPolicy } : {}),
+    ...(service.trafficDistribution ? { trafficDistribution: service.trafficDistribution } : {}),
   };
 }
 
@@ -147,6 +149,8 @@ function toRecord(local: ClusterExport): ExportRecord {
     sessionAffinity: local.sessionAffinity,
     ...(timeout !== undefined ? { sessionAffinityTimeoutSeconds: timeout } : {}),
     ...(local.ipFamilies ? { ipFamilies: [...local.ipFamilies] } : {}),
+    ...(local.internalTrafficPolicy === "Local" ? { internalTrafficPolicy: "Local" as const } : {}),
+    ...(local.trafficDistribution ? { trafficDistribution: local.trafficDistribution } : {}),
   };
 }
 
@@ -163,6 +167,8 @@ export function fromRecord(cluster: string, record: ExportRecord): ClusterExport
       ? { sessionAffinityConfig: { clientIP: { timeoutSeconds: record.sessionAffinityTimeoutSeconds } } }
       : {}),
     ...(record.ipFamilies ? { ipFamilies: record.ipFamilies } : {}),
+    ...(record.internalTrafficPolicy ? { internalTrafficPolicy: record.internalTrafficPolicy } : {}),
+    ...(record.trafficDistribution ? { trafficDistribution: record.trafficDistribution } : {}),
   };
 }
 
@@ -224,6 +230,10 @@ function renderDerivedService(namespace: string, name: string, derived: string, 
             },
           }
         : {}),
+      // Fields of 1.21+ and 1.30+: a 1.20 API server drops them, and the content hash keeps that from looking like
+      // drift.
+      ...(spec.internalTrafficPolicy ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
+      ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
     },
   });
 }

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { canonicalJson } from "../api/render.ts";
 import { formatIssues } from "../api/kube-schemas.ts";
-import { IP_FAMILIES, PORT_PROTOCOLS, SERVICE_IMPORT_TYPES, SESSION_AFFINITIES } from "./api.ts";
+import { IP_FAMILIES, PORT_PROTOCOLS, SERVICE_IMPORT_TYPES, SESSION_AFFINITIES, trafficDistribution } from "./api.ts";
 
 /**
  * An export record: what one cluster exports under a namespace/name, as its MCS controller puts it on the slices of
@@ -25,6 +25,10 @@ export const ExportRecordSchema = z.strictObject({
   sessionAffinity: z.enum(SESSION_AFFINITIES),
   sessionAffinityTimeoutSeconds: z.number().int().min(1).max(86400).optional(),
   ipFamilies: z.array(z.enum(IP_FAMILIES)).max(2).optional(),
+  // Written only when set (and internalTrafficPolicy only when Local), so that a cluster running a zonesync from
+  // before these fields still reads the records of the Services that do not use them.
+  internalTrafficPolicy: z.literal("Local").optional(),
+  trafficDistribution: trafficDistribution().optional(),
 });
 
 export type ExportRecord = z.infer<typeof ExportRecordSchema>;

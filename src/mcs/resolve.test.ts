@@ -533,6 +533,57 @@ describe("IP families", () => {
   });
 });
 
+describe("traffic policies (Kubernetes 1.21+ and 1.30+; contract cases in test/unit/contract.test.ts)", () => {
+  it("with differing service InternalTrafficPolicy: the oldest export's wins, Conflict on every exporting cluster", () => {
+    const result = resolveImport([hello("a", 0, { internalTrafficPolicy: "Local" }), hello("b", 2)]);
+
+    expect(result.spec?.internalTrafficPolicy).toBe("Local");
+    expect(expectConflict(result, "a", "InternalTrafficPolicyConflict").message).toBe(
+      'Conflicting internal traffic policy: using "Local" from the oldest export that sets it, in cluster "a"; ' +
+        "1/2 clusters disagree.",
+    );
+    expectConflict(result, "b", "InternalTrafficPolicyConflict");
+  });
+
+  it("an unset internal traffic policy is Cluster: no conflict with an explicit Cluster, none on the import", () => {
+    const result = resolveImport([hello("a", 0), hello("b", 2, { internalTrafficPolicy: "Cluster" })]);
+
+    expectNoConflict(result, "a");
+    expect(result.spec).not.toHaveProperty("internalTrafficPolicy");
+  });
+
+  it("with differing service TrafficDistribution: the oldest export's wins, Conflict on every exporting cluster", () => {
+    const result = resolveImport([
+      hello("a", 0, { trafficDistribution: "PreferSameNode" }),
+      hello("b", 2, { trafficDistribution: "PreferClose" }),
+      hello("c", 4),
+    ]);
+
+    expect(result.spec?.trafficDistribution).toBe("PreferSameNode");
+    expect(expectConflict(result, "c", "TrafficDistributionConflict").message).toBe(
+      'Conflicting traffic distribution: using "PreferSameNode" from the oldest export that sets it, in cluster "a"; ' +
+        "2/3 clusters disagree.",
+    );
+  });
+
+  it("an unset traffic distribution on the oldest export wins too: the import has none", () => {
+    const result = resolveImport([hello("a", 0), hello("b", 2, { trafficDistribution: "PreferClose" })]);
+
+    expect(result.spec).not.toHaveProperty("trafficDistribution");
+    expectConflict(result, "b", "TrafficDistributionConflict");
+  });
+
+  it("a malformed traffic distribution counts as unset", () => {
+    const result = resolveImport([
+      hello("a", 0, { trafficDistribution: "Prefer Close; rm -rf" }),
+      hello("b", 2, { trafficDistribution: "x".repeat(64) }),
+    ]);
+
+    expect(result.spec).not.toHaveProperty("trafficDistribution");
+    expectNoConflict(result, "a");
+  });
+});
+
 describe("several conflicts at once", () => {
   it("joins the reasons with commas in a fixed order and gives one sentence each", () => {
     const result = resolveImport([

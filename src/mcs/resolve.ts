@@ -16,9 +16,11 @@
  *   protocol/port. A port that would repeat a name or a protocol/port pair of an older export's port with other
  *   properties is dropped: PortConflict (KEP "Service Port"; the v1alpha1 PortConflict constant). Ports that differ
  *   without clashing are merged silently.
- * - Type (headless or not), session affinity, its ClientIP timeout and the IP families come from the winning export,
- *   with TypeConflict, SessionAffinityConflict, SessionAffinityConfigConflict and IPFamilyConflict (KEP
- *   "Headlessness", "Session Affinity"; IPFamilyConflict is the reason mcs-api's v1beta1 names for it).
+ * - Type (headless or not), session affinity, its ClientIP timeout, the IP families, the internal traffic policy and
+ *   the traffic distribution come from the winning export, with TypeConflict, SessionAffinityConflict,
+ *   SessionAffinityConfigConflict, IPFamilyConflict, InternalTrafficPolicyConflict and TrafficDistributionConflict
+ *   (KEP "Headlessness", "Session Affinity"; the last three are the reasons mcs-api's v1beta1 names for them). An
+ *   unset internal traffic policy is Cluster; an unset traffic distribution differs from every set one.
  * - Valid=True/Valid or False/NoService|InvalidServiceType; Ready=True/Exported for a valid export, False/Failed
  *   otherwise; Conflict=False/NoConflicts or True with the reasons joined by commas, as the API allows.
  */
@@ -28,6 +30,7 @@ export type PortProtocol = "TCP" | "UDP" | "SCTP";
 export type SessionAffinity = "None" | "ClientIP";
 export type IPFamily = "IPv4" | "IPv6";
 export type ServiceType = "ClusterIP" | "NodePort" | "LoadBalancer" | "ExternalName";
+export type InternalTrafficPolicy = "Cluster" | "Local";
 
 export interface ExportedPort {
   /** A DNS label; absent (or empty) for the unnamed port. */
@@ -55,6 +58,9 @@ export interface ClusterExport {
   sessionAffinity: SessionAffinity;
   sessionAffinityConfig?: SessionAffinityConfig;
   ipFamilies?: readonly IPFamily[];
+  /** Unset is Cluster. */
+  internalTrafficPolicy?: InternalTrafficPolicy;
+  trafficDistribution?: string;
 }
 
 /** The ServiceImport spec without the clusterset IPs, which the caller allocates for type ClusterSetIP. */
@@ -66,6 +72,9 @@ export interface ImportSpec {
   sessionAffinityConfig?: SessionAffinityConfig;
   /** Absent when no valid export reports its IP families. */
   ipFamilies?: IPFamily[];
+  /** Only when the winning export's is Local. */
+  internalTrafficPolicy?: "Local";
+  trafficDistribution?: string;
 }
 
 export type ExportConditionType = "Valid" | "Ready" | "Conflict";
@@ -102,6 +111,8 @@ export const EXPORT_REASONS = {
   sessionAffinityConflict: "SessionAffinityConflict",
   sessionAffinityConfigConflict: "SessionAffinityConfigConflict",
   ipFamilyConflict: "IPFamilyConflict",
+  internalTrafficPolicyConflict: "InternalTrafficPolicyConflict",
+  trafficDistributionConflict: "TrafficDistributionConflict",
 } as const;
 
 /** At most this many ports of one export are considered, and the import has at most this many (its CRD's limit). */
@@ -114,6 +125,8 @@ const MAX_LISTED_CLASHES = 5;
 const EXPORTABLE_TYPES: ReadonlySet<string> = new Set(["ClusterIP", "NodePort", "LoadBalancer"]);
 const PROTOCOLS: ReadonlySet<string> = new Set(["TCP", "UDP", "SCTP"]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+/** The shape of a Service's trafficDistribution values ("PreferClose", ...); anything else counts as unset. */
+const TRAFFIC_DISTRIBUTION = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** A valid export, its fields checked and normalized. */
@@ -125,6 +138,8 @@ interface Candidate {
   sessionAffinity: SessionAffinity;
   sessionAffinityConfig: SessionAffinityConfig | undefined;
   ipFamilies: IPFamily[] | undefined;
+  internalTrafficPolicy: InternalTrafficPolicy;
+  trafficDistribution: string | undefined;
 }
 
 interface Conflict {
@@ -242,6 +257,29 @@ function resolveSpec(candidates: readonly Candidate[]): { spec: ImportSpec; conf
     }
   }
 
+  const policyDissent = candidates.filter((c) => c.internalTrafficPolicy !== oldest.internalTrafficPolicy).length;
+  if (policyDissent > 0) {
+    conflicts.push({
+      reason: EXPORT_REASONS.internalTrafficPolicyConflict,
+      message: conflictMessage(
+        "internal traffic policy",
+        `"${oldest.internalTrafficPolicy}"`,
+        oldest.cluster,
+        policyDissent,
+        total,
+      ),
+    });
+  }
+
+  const distributionDissent = candidates.filter((c) => c.trafficDistribution !== oldest.trafficDistribution).length;
+  if (distributionDissent > 0) {
+    const value = oldest.trafficDistribution === undefined ? "none" : `"${oldest.trafficDistribution}"`;
+    conflicts.push({
+      reason: EXPORT_REASONS.trafficDistributionConflict,
+      message: conflictMessage("traffic distribution", value, oldest.cluster, distributionDissent, total),
+    });
+  }
+
   const spec: ImportSpec = {
     type: oldest.type,
     ports: merged.ports.sort((a, b) => compareText(a.name ?? "", b.name ?? "")),
@@ -249,6 +287,8 @@ function resolveSpec(candidates: readonly Candidate[]): { spec: ImportSpec; conf
   };
   if (oldest.sessionAffinityConfig) spec.sessionAffinityConfig = copyAffinityConfig(oldest.sessionAffinityConfig);
   if (ipFamilies) spec.ipFamilies = [...ipFamilies];
+  if (oldest.internalTrafficPolicy === "Local") spec.internalTrafficPolicy = "Local";
+  if (oldest.trafficDistribution !== undefined) spec.trafficDistribution = oldest.trafficDistribution;
   return { spec, conflicts };
 }
 
@@ -403,6 +443,11 @@ function candidateOf(exp: ClusterExport): Candidate {
     sessionAffinityConfig:
       sessionAffinity === "ClientIP" ? normalizeAffinityConfig(exp.sessionAffinityConfig) : undefined,
     ipFamilies: normalizeFamilies(exp.ipFamilies),
+    internalTrafficPolicy: exp.internalTrafficPolicy === "Local" ? "Local" : "Cluster",
+    trafficDistribution:
+      typeof exp.trafficDistribution === "string" && TRAFFIC_DISTRIBUTION.test(exp.trafficDistribution)
+        ? exp.trafficDistribution
+        : undefined,
   };
 }
 

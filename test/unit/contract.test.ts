@@ -2,11 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { ANNOTATION_MIRROR_HASH, ANNOTATION_REMOTE_REF } from "../../src/api/names.ts";
+import { ANNOTATION_MIRROR_HASH, ANNOTATION_REMOTE_REF, LABEL_ENDPOINTSLICE_MANAGED_BY } from "../../src/api/names.ts";
 import { Helm } from "../../src/helm/helm.ts";
 import type { KubeObject } from "../../src/kube/client.ts";
 import { KubeApiError } from "../../src/kube/errors.ts";
 import { apiVersionOf, resourceForObject, resourcePath, Resources, servedVersion } from "../../src/kube/resources.ts";
+import { ServiceImportSpecSchema } from "../../src/mcs/api.ts";
+import { toExportedService, toImportSlice, type ExportedService, type ServiceExportView } from "../../src/mcs/model.ts";
+import { planImport, type ImportPlan } from "../../src/mcs/plan.ts";
 import { toTargetService, toTargetSlice } from "../../src/mirror/model.ts";
 import { mirrorSliceName } from "../../src/mirror/naming.ts";
 import { renderService, renderSlices, type MirrorContext } from "../../src/mirror/render.ts";
@@ -252,4 +255,96 @@ describe.each([
   ])("is $apiVersion $when", async ({ capabilities, apiVersion }) => {
     expect((await renderPdb(capabilities)).apiVersion).toBe(apiVersion);
   });
+});
+
+/**
+ * The mcs-api conformance cases that need Kubernetes 1.21+ (internalTrafficPolicy) and 1.30+ (trafficDistribution),
+ * on Services as those servers return them: east exports `service-v1-dual-stack.json` (trafficDistribution
+ * PreferClose, internalTrafficPolicy Cluster), west `service-v1-internal-local.json` (Local, no distribution), and each
+ * cluster's MCS controller plans the import from its own export and the other's carried record.
+ */
+describe("the Multi-Cluster Services API on current Kubernetes", () => {
+  const eastService = toExportedService(serviceRaw);
+  const westService = toExportedService(fixture("service-v1-internal-local.json"));
+  const exportOf = (created: string): ServiceExportView => ({
+    metadata: { name: "web", namespace: "shop", generation: 1, creationTimestamp: created },
+    conditions: [],
+  });
+  const EAST_EXPORTED = "2025-03-05T15:00:00Z";
+  const WEST_EXPORTED = "2025-03-05T15:00:07Z";
+
+  /** The plan of `cluster`, carrying in the record the other cluster's own plan published. */
+  function planIn(cluster: "east" | "west", own: ExportedService, created: string, other?: ImportPlan): ImportPlan {
+    const carried = (other?.ownSlices ?? []).map((slice) => {
+      const body = slice.body as KubeObject;
+      return toImportSlice({
+        ...body,
+        metadata: {
+          ...body.metadata,
+          labels: { ...body.metadata.labels, [LABEL_ENDPOINTSLICE_MANAGED_BY]: "link-controller.zonesync.io" },
+        },
+      });
+    });
+    return planImport({
+      namespace: "shop",
+      name: "web",
+      clusterId: cluster,
+      sliceVersion: "v1",
+      serviceExport: exportOf(created),
+      service: own,
+      serviceSlices: [toImportSlice(ipv4Raw)],
+      carriedSlices: carried,
+      derivedIps: ["10.96.200.1"],
+    });
+  }
+
+  const derivedSpec = (plan: ImportPlan) => plan.derivedService?.body.spec as Record<string, unknown> | undefined;
+  const westAlone = planIn("west", westService, WEST_EXPORTED);
+  const eastAlone = planIn("east", eastService, EAST_EXPORTED);
+  const east = planIn("east", eastService, EAST_EXPORTED, westAlone);
+  const west = planIn("west", westService, WEST_EXPORTED, eastAlone);
+
+  it("reads internalTrafficPolicy Local and trafficDistribution from the Services; Cluster is the default, not kept", () => {
+    expect(eastService).toMatchObject({ trafficDistribution: "PreferClose" });
+    expect(eastService).not.toHaveProperty("internalTrafficPolicy");
+    expect(westService).toMatchObject({ internalTrafficPolicy: "Local" });
+    expect(westService).not.toHaveProperty("trafficDistribution");
+  });
+
+  it("publishes them in the export record, which an older reader still accepts when they are unset", () => {
+    expect(westAlone.record).toMatchObject({ internalTrafficPolicy: "Local" });
+    expect(eastAlone.record).toMatchObject({ trafficDistribution: "PreferClose" });
+    expect(eastAlone.record).not.toHaveProperty("internalTrafficPolicy");
+  });
+
+  it("a single export's ServiceImport and derived Service carry its policies, valid against the CRD schema", () => {
+    const spec = westAlone.serviceImport?.spec;
+    expect(spec).toMatchObject({ type: "ClusterSetIP", internalTrafficPolicy: "Local", ips: ["10.96.200.1"] });
+    expect(ServiceImportSpecSchema.parse(spec)).toEqual(spec);
+    expect(derivedSpec(westAlone)).toMatchObject({ internalTrafficPolicy: "Local" });
+    expect(derivedSpec(eastAlone)).toMatchObject({
+      trafficDistribution: "PreferClose",
+    });
+  });
+
+  it.each([
+    ["east", () => east],
+    ["west", () => west],
+  ])(
+    "with differing service InternalTrafficPolicy and TrafficDistribution: resolves the conflict, Conflict on %s",
+    (_cluster, planOf) => {
+      const plan = planOf();
+      // East exported first: its Cluster policy and PreferClose win in both clusters.
+      expect(plan.serviceImport?.spec).toMatchObject({ trafficDistribution: "PreferClose" });
+      expect(plan.serviceImport?.spec).not.toHaveProperty("internalTrafficPolicy");
+      expect(plan.serviceImport?.clusters).toEqual(["east", "west"]);
+      expect(plan.conditions?.find((c) => c.type === "Conflict")).toMatchObject({
+        status: "True",
+        reason: "InternalTrafficPolicyConflict,TrafficDistributionConflict",
+      });
+      const derived = derivedSpec(plan);
+      expect(derived).toMatchObject({ trafficDistribution: "PreferClose" });
+      expect(derived).not.toHaveProperty("internalTrafficPolicy");
+    },
+  );
 });
