@@ -82,6 +82,13 @@ function watchError(path: string, status: unknown): KubeApiError {
  * so nothing is missed or duplicated; a watch silent for `stallTimeoutMs` is restarted; an unreachable or failing
  * server is retried with exponential backoff and jitter, and shows in `healthy`.
  */
+export interface InformerIndex<T> {
+  /** The stored objects of one index key. */
+  get(key: string): T[];
+  /** The index keys that have objects. */
+  keys(): string[];
+}
+
 export class Informer<T extends KubeObject = KubeObject> {
   readonly name: string;
   private readonly options: InformerOptions<T>;
@@ -114,6 +121,41 @@ export class Informer<T extends KubeObject = KubeObject> {
   addHandlers(handlers: InformerHandlers<T>): () => void {
     this.handlers.add(handlers);
     return () => this.handlers.delete(handlers);
+  }
+
+  /**
+   * A secondary index (client-go's Indexer): the stored objects by `indexKey` (undefined: not indexed), kept up to
+   * date with the store.
+   */
+  addIndex(indexKey: (obj: T) => string | undefined): InformerIndex<T> {
+    const index = new Map<string, Map<string, T>>();
+    const add = (obj: T) => {
+      const key = indexKey(obj);
+      if (key === undefined) return;
+      let bucket = index.get(key);
+      if (!bucket) index.set(key, (bucket = new Map()));
+      bucket.set(objectKey(obj), obj);
+    };
+    const remove = (obj: T) => {
+      const key = indexKey(obj);
+      const bucket = key === undefined ? undefined : index.get(key);
+      if (!bucket) return;
+      bucket.delete(objectKey(obj));
+      if (bucket.size === 0) index.delete(key!);
+    };
+    for (const obj of this.store.values()) add(obj);
+    this.addHandlers({
+      add,
+      update: (old, obj) => {
+        remove(old);
+        add(obj);
+      },
+      delete: remove,
+    });
+    return {
+      get: (key) => [...(index.get(key)?.values() ?? [])],
+      keys: () => [...index.keys()],
+    };
   }
 
   get(key: string): T | undefined {

@@ -4,7 +4,7 @@ import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { updateWithRetry } from "../kube/conflict.ts";
 import { describeError } from "../kube/errors.ts";
 import { EventRecorder } from "../kube/events.ts";
-import { Informer, splitKey } from "../kube/informer.ts";
+import { Informer, splitKey, type InformerIndex } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader.ts";
 import { createOnly } from "../kube/ownership.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../kube/resources.ts";
@@ -58,6 +58,9 @@ export class McsController {
   private exports!: Informer<ServiceExportView>;
   private services!: Informer<ExportedService>;
   private slices!: Informer<ImportSlice>;
+  /** The derived Services' slices by namespace/import name, and the Services' own slices by namespace/service. */
+  private slicesOfImport!: InformerIndex<ImportSlice>;
+  private slicesOfService!: InformerIndex<ImportSlice>;
   private imports!: Informer<OwnedView>;
   private derived!: Informer<OwnedView>;
   private sliceType!: ResourceType;
@@ -149,6 +152,12 @@ export class McsController {
       logger: this.logger,
       onError,
     });
+    this.slicesOfImport = this.slices.addIndex((s) =>
+      s.importName ? `${s.metadata.namespace}/${s.importName}` : undefined,
+    );
+    this.slicesOfService = this.slices.addIndex((s) =>
+      s.service && s.managedBy !== MCS_SLICE_MANAGER ? `${s.metadata.namespace}/${s.service}` : undefined,
+    );
     const key = (o: KubeObject, name = o.metadata.name) => this.queue.add(`${o.metadata.namespace}/${name}`);
     const on = <T extends KubeObject>(informer: Informer<T>, keys: (o: T) => void) =>
       informer.addHandlers({ add: keys, update: (_a, b) => keys(b), delete: keys });
@@ -196,7 +205,7 @@ export class McsController {
     if (!this.leading || signal.aborted) return;
     const { namespace = "", name } = splitKey(key);
     const derivedName = derivedServiceName(name);
-    const importSlices = this.slices.list().filter((s) => s.metadata.namespace === namespace && s.importName === name);
+    const importSlices = this.slicesOfImport.get(key);
     const derived = this.derived.get(`${namespace}/${derivedName}`);
     const plan = planImport({
       namespace,
@@ -205,9 +214,7 @@ export class McsController {
       sliceVersion: this.sliceVersion,
       serviceExport: this.exports.get(key),
       service: this.services.get(key),
-      serviceSlices: this.slices
-        .list()
-        .filter((s) => s.metadata.namespace === namespace && s.service === name && s.managedBy !== MCS_SLICE_MANAGER),
+      serviceSlices: this.slicesOfService.get(key),
       carriedSlices: importSlices.filter((s) => s.managedBy === ENDPOINTSLICE_MANAGER),
       derivedIps: derived?.ours ? derived.clusterIPs : [],
     });

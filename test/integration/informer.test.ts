@@ -136,6 +136,38 @@ describe("Informer", () => {
     expect(informer.keys()).toEqual([`${ns}/later`]);
   });
 
+  it("keeps a secondary index in step with adds, label changes, deletes and relists", async () => {
+    const { client, ns } = await setup("inf-index");
+    await client.create(Resources.configMaps, cm(ns, "a", { team: "red" }));
+    const { informer } = record({ client, namespace: ns });
+    const byTeam = informer.addIndex((o) => o.metadata.labels?.team);
+    const names = (team: string) =>
+      byTeam
+        .get(team)
+        .map((o) => o.metadata.name)
+        .sort();
+    informer.start();
+    await informer.waitForSync(10_000);
+    expect(names("red")).toEqual(["a"]);
+
+    await client.create(Resources.configMaps, cm(ns, "b", { team: "red" }));
+    await client.create(Resources.configMaps, cm(ns, "c", { team: "blue" }));
+    await client.patch(Resources.configMaps, ns, "a", { metadata: { labels: { team: "blue" } } });
+    await eventually(async () => names("blue").length === 2, 10_000, "a moved to blue");
+    expect(names("red")).toEqual(["b"]);
+    expect(names("blue")).toEqual(["a", "c"]);
+
+    await client.delete(Resources.configMaps, ns, "b");
+    await eventually(async () => names("red").length === 0, 10_000, "b gone");
+    expect(byTeam.keys()).toEqual(["blue"]);
+
+    await client.patch(Resources.configMaps, ns, "c", { metadata: { labels: { team: "green" } } });
+    await informer.relist();
+    expect(names("blue")).toEqual(["a"]);
+    expect(names("green")).toEqual(["c"]);
+    expect(byTeam.keys().sort()).toEqual(["blue", "green"]);
+  });
+
   it("applies the transform before storing and handing out objects", async () => {
     const { client, ns } = await setup("inf-transform");
     await client.create(Resources.configMaps, cm(ns, "big", {}, { payload: "x".repeat(1000) }));
