@@ -36,6 +36,11 @@ export const ANNOTATION_VALUES_CHECKSUM = "zonesync.io/values-checksum";
 export const ANNOTATION_MIRROR_HASH = "zonesync.io/mirror-hash";
 /** Set on mirrored EndpointSlices whose endpoints were marked not ready because the target went stale. */
 export const ANNOTATION_STALE = "zonesync.io/stale";
+/**
+ * When the change an EndpointSlice reflects happened (the EndpointSlice controller sets it from the pod or Service
+ * that triggered it; kube-proxy measures its programming latency from it). Mirrors carry the target's value.
+ */
+export const ANNOTATION_LAST_CHANGE_TRIGGER_TIME = "endpoints.kubernetes.io/last-change-trigger-time";
 
 export const FINALIZER_MIRRORS = "zonesync.io/mirrors";
 export const SECRET_TYPE_REMOTE_KUBECONFIG = "zonesync.io/remote-kubeconfig";

@@ -1,3 +1,4 @@
+import { collectDefaultMetrics } from "prom-client";
 import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
@@ -38,7 +39,7 @@ export function registerMcsController(program: Command): void {
     .addHelpText(
       "after",
       `
-Health: /healthz and /readyz on $ZONESYNC_HTTP_ADDR (default 0.0.0.0:8080).
+Health and metrics: /healthz, /readyz and /metrics on $ZONESYNC_HTTP_ADDR (default 0.0.0.0:8080).
 
 Example:
   zonesync mcs-controller --cluster-id east --namespace zonesync-system`,
@@ -63,13 +64,15 @@ async function run(opts: Options): Promise<void> {
     logger,
     ...(opts.workers ? { workers: opts.workers } : {}),
   });
+  collectDefaultMetrics({ register: controller.metrics.registry });
   const health = await HealthServer.start({
+    registry: controller.metrics.registry,
     liveness: { "mcs-controller": () => ({ ok: true }) },
     readiness: {
       "mcs-controller": () => (controller.synced ? { ok: true } : { ok: false, detail: "caches not synced" }),
     },
     logger,
   });
-  logger.info("serving health", { url: health.url });
+  logger.info("serving health and metrics", { url: health.url });
   await runUntilSignal({ controller, health, client, logger, what: "the MCS controller" });
 }

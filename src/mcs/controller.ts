@@ -10,9 +10,11 @@ import { createOnly } from "../kube/ownership.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../kube/resources.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { withHash, type Desired, type SliceVersion } from "../mirror/render.ts";
+import { prometheusObserver } from "../queue/metrics.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
 import { MCS_GROUP, MCS_VERSION } from "./api.ts";
 import { mergeExportConditions } from "./conditions.ts";
+import { mcsMetrics } from "./metrics.ts";
 import {
   toExportedService,
   toImportSlice,
@@ -41,7 +43,10 @@ export interface McsControllerOptions {
   leaseDurationSeconds?: number;
   renewDeadlineSeconds?: number;
   retryPeriodSeconds?: number;
+  metrics?: McsControllerMetrics;
 }
+
+export type McsControllerMetrics = ReturnType<typeof mcsMetrics>;
 
 /**
  * The Multi-Cluster Services API in one cluster (ADR 0005): keeps the conditions of local ServiceExports, writes the
@@ -55,6 +60,7 @@ export class McsController {
   private readonly queue: WorkQueue;
   private readonly leader: LeaderElector;
   private readonly events: EventRecorder;
+  readonly metrics: McsControllerMetrics;
   private exports!: Informer<ServiceExportView>;
   private services!: Informer<ExportedService>;
   private slices!: Informer<ImportSlice>;
@@ -73,7 +79,13 @@ export class McsController {
   constructor(options: McsControllerOptions) {
     this.options = options;
     this.logger = options.logger ?? silentLogger();
-    this.queue = new WorkQueue({ name: "mcs", coalesceMs: 20, logger: this.logger });
+    this.metrics = options.metrics ?? mcsMetrics();
+    this.queue = new WorkQueue({
+      name: "mcs",
+      coalesceMs: 20,
+      logger: this.logger,
+      observer: prometheusObserver(this.metrics.queue, "mcs"),
+    });
     this.events = new EventRecorder({
       client: options.client,
       component: "zonesync-mcs-controller",
@@ -90,10 +102,12 @@ export class McsController {
       logger: this.logger,
       onStartedLeading: () => {
         this.leading = true;
+        this.metrics.leader.set(1);
         this.enqueueAll();
       },
       onStoppedLeading: () => {
         this.leading = false;
+        this.metrics.leader.set(0);
       },
     });
   }
@@ -151,6 +165,19 @@ export class McsController {
       name: "derived-services",
       logger: this.logger,
       onError,
+    });
+    this.metrics.countFrom({
+      imports: () => this.imports.list().filter((i) => i.ours).length,
+      exports: () => {
+        const counts = { valid: 0, invalid: 0, conflicted: 0 };
+        for (const e of this.exports.list()) {
+          const status = (type: string) => e.conditions.find((c) => c.type === type)?.status;
+          if (status("Valid") === "False") counts.invalid++;
+          else if (status("Valid") === "True") counts.valid++;
+          if (status("Conflict") === "True") counts.conflicted++;
+        }
+        return counts;
+      },
     });
     this.slicesOfImport = this.slices.addIndex((s) =>
       s.importName ? `${s.metadata.namespace}/${s.importName}` : undefined,

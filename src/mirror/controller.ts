@@ -24,6 +24,7 @@ import { LeaderElector } from "../kube/leader.ts";
 import { Resources, servedVersion } from "../kube/resources.ts";
 import { silentLogger, type Logger } from "../log.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
+import { prometheusObserver } from "../queue/metrics.ts";
 import { linkConditions } from "./conditions.ts";
 import { TargetConnector } from "./connector.ts";
 import { CredentialsWatch } from "./credentials-watch.ts";
@@ -151,6 +152,8 @@ export class LinkController {
   private readonly linkInformer: Informer<KubeObject>;
   private readonly status: StatusWriter;
   private readonly reachability = new Reachability(Date.now());
+  /** Whole seconds, as 1.20's EndpointSlice controller stamps trigger times: a change in this second still counts. */
+  private readonly startedAt = Math.floor(Date.now() / 1000) * 1000;
   private readonly outcomes = new OutcomeBook(() => this.peers()?.local.namespace);
   private local: LocalMirrors | undefined;
   /** The link's UID, the identity every object this controller creates carries; known once the link was seen. */
@@ -207,6 +210,7 @@ export class LinkController {
       // A mirror the local API server keeps rejecting is retried every few minutes, not hammered.
       backoffMaxMs: 300_000,
       logger: this.logger,
+      observer: prometheusObserver(this.metrics.queue, "mirror"),
     });
     this.linkInformer = new Informer<KubeObject>({
       client: this.client,
@@ -454,7 +458,10 @@ export class LinkController {
       ctx,
       fieldManager: fieldManager(this.link),
       local: this.local!,
-      observer: { write: (verb, resource) => this.metrics.writes.inc({ verb, resource }) },
+      observer: {
+        write: (verb, resource) => this.metrics.writes.inc({ verb, resource }),
+        changeMirrored: (triggerTime) => this.observeEndToEndLag(triggerTime),
+      },
       mayWrite: () => this.leading && !this.stopped,
     });
   }
@@ -806,6 +813,19 @@ export class LinkController {
       this.syncedSinceIdle = true;
       if (receivedAt !== undefined) this.metrics.syncLag.observe((performance.now() - receivedAt) / 1000);
     }
+  }
+
+  /**
+   * The lag from a change in the target to its mirror, read on two clocks: the target's trigger time and ours. A
+   * change from before this controller started is left out (the first sync of a new link would report its age); a
+   * trigger time ahead of our clock can only be clock skew, and counts as no lag.
+   */
+  private observeEndToEndLag(triggerTime: string): void {
+    const triggeredAt = Date.parse(triggerTime);
+    if (Number.isNaN(triggeredAt) || triggeredAt < this.startedAt) return;
+    const lagMs = Date.now() - triggeredAt;
+    if (lagMs < 0) this.metrics.e2eLagAhead.inc();
+    this.metrics.e2eLag.observe(Math.max(0, lagMs) / 1000);
   }
 
   private record(key: string, outcome: Outcome): void {

@@ -1,10 +1,10 @@
 import { ANNOTATION_REMOTE_REF, LABEL_LINK_UID, LABEL_MIRRORED_FROM, LABEL_ZONE_SYNC_PEERS } from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
-import { Informer } from "../kube/informer.ts";
+import { Informer, type InformerIndex } from "../kube/informer.ts";
 import { endpointSliceType, Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { parseRemoteRef } from "./naming.ts";
-import { ANNOTATION_MIRROR_HASH } from "../api/names.ts";
+import { ANNOTATION_LAST_CHANGE_TRIGGER_TIME, ANNOTATION_MIRROR_HASH } from "../api/names.ts";
 import type { SliceVersion } from "./render.ts";
 import { importKey, PEERS_KEY, serviceKey } from "./target.ts";
 import { LABEL_MCS_SERVICE_NAME } from "../mcs/api.ts";
@@ -24,6 +24,8 @@ export interface LocalMirror extends KubeObject {
   /** The work queue key of the mirror's source (see target.ts), or undefined for a foreign reference. */
   source?: string;
   headless?: boolean;
+  /** The last-change trigger time it was written with (mirrored EndpointSlices). */
+  triggerTime?: string;
 }
 
 export function toLocalMirror(raw: KubeObject): LocalMirror {
@@ -43,6 +45,9 @@ export function toLocalMirror(raw: KubeObject): LocalMirror {
     hash: annotations[ANNOTATION_MIRROR_HASH],
     source,
     ...(raw.kind === "Service" ? { headless: spec?.clusterIP === "None" } : {}),
+    ...(annotations[ANNOTATION_LAST_CHANGE_TRIGGER_TIME]
+      ? { triggerTime: annotations[ANNOTATION_LAST_CHANGE_TRIGGER_TIME] }
+      : {}),
   };
 }
 
@@ -73,10 +78,9 @@ export class LocalMirrors {
   private readonly services: Informer<LocalMirror>;
   private readonly slices: Informer<LocalMirror>;
   private readonly namespaces: Informer<LocalNamespace>;
-  /** source key → slice key (`namespace/name`) → slice. */
-  private readonly slicesBySource = new Map<string, Map<string, LocalMirror>>();
-  /** source key → service key → service. */
-  private readonly servicesBySource = new Map<string, Map<string, LocalMirror>>();
+  /** The mirrors by the source key they refer to ("" for an unreadable reference). */
+  private readonly slicesBySource: InformerIndex<LocalMirror>;
+  private readonly servicesBySource: InformerIndex<LocalMirror>;
 
   constructor(options: LocalMirrorsOptions) {
     const selector = mirrorSelector(options.linkUid);
@@ -104,37 +108,20 @@ export class LocalMirrors {
       }),
       name: "local namespaces",
     });
-    const track = (index: Map<string, Map<string, LocalMirror>>) => ({
-      add: (m: LocalMirror) => this.index(index, m),
+    const bySource = (m: LocalMirror) => m.source ?? "";
+    this.servicesBySource = this.services.addIndex(bySource);
+    this.slicesBySource = this.slices.addIndex(bySource);
+    const track = {
       update: (old: LocalMirror, m: LocalMirror) => {
-        this.unindex(index, old);
-        this.index(index, m);
         if (old.hash !== m.hash) options.onChange(m, false);
       },
-      delete: (m: LocalMirror) => {
-        this.unindex(index, m);
-        options.onChange(m, true);
-      },
-    });
-    this.services.addHandlers(track(this.servicesBySource));
-    this.slices.addHandlers(track(this.slicesBySource));
+      delete: (m: LocalMirror) => options.onChange(m, true),
+    };
+    this.services.addHandlers(track);
+    this.slices.addHandlers(track);
     this.namespaces.addHandlers({
       add: (ns) => options.onNamespace(ns.metadata.name),
     });
-  }
-
-  private index(index: Map<string, Map<string, LocalMirror>>, m: LocalMirror): void {
-    const source = m.source ?? "";
-    let bySource = index.get(source);
-    if (!bySource) index.set(source, (bySource = new Map()));
-    bySource.set(`${m.metadata.namespace}/${m.metadata.name}`, m);
-  }
-
-  private unindex(index: Map<string, Map<string, LocalMirror>>, m: LocalMirror): void {
-    const source = m.source ?? "";
-    const bySource = index.get(source);
-    bySource?.delete(`${m.metadata.namespace}/${m.metadata.name}`);
-    if (bySource?.size === 0) index.delete(source);
   }
 
   start(): void {
@@ -168,11 +155,11 @@ export class LocalMirrors {
   }
 
   servicesOf(source: string): LocalMirror[] {
-    return [...(this.servicesBySource.get(source)?.values() ?? [])];
+    return this.servicesBySource.get(source);
   }
 
   slicesOf(source: string): LocalMirror[] {
-    return [...(this.slicesBySource.get(source)?.values() ?? [])];
+    return this.slicesBySource.get(source);
   }
 
   /** Every source key some mirror refers to ("" for mirrors with an unreadable reference). */

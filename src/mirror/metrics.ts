@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { queueMetrics, type QueueMetrics } from "../queue/metrics.ts";
 import { DROP_REASONS, type DropCounts } from "./drops.ts";
 
 /** The link controller's Prometheus metrics, in a registry of their own (one per controller, so tests can run several). */
@@ -7,6 +8,8 @@ export interface MirrorMetrics {
   services: Gauge;
   endpoints: Gauge;
   syncLag: Histogram;
+  e2eLag: Histogram;
+  e2eLagAhead: Counter;
   errors: Counter<"kind">;
   writes: Counter<"verb" | "resource">;
   targetReachable: Gauge;
@@ -19,6 +22,8 @@ export interface MirrorMetrics {
   servicesOverCap: Gauge;
   /** When the target token in use expires (Unix seconds); absent for tokens that state no expiry. */
   credentialsExpiry: Gauge;
+  /** The controller's work queue (label queue="mirror"). */
+  queue: QueueMetrics;
 }
 
 export function mirrorMetrics(link: string, registry = new Registry()): MirrorMetrics {
@@ -40,6 +45,19 @@ export function mirrorMetrics(link: string, registry = new Registry()): MirrorMe
       name: "zonesync_mirror_sync_lag_seconds",
       help: "From the receipt of a target event to the end of the local writes it caused",
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60],
+      registers,
+    }),
+    e2eLag: new Histogram({
+      name: "zonesync_mirror_e2e_lag_seconds",
+      help:
+        "From a change in the target cluster (its EndpointSlice's last-change-trigger-time) to the mirrored " +
+        "EndpointSlice showing it; includes the clock offset between the clusters",
+      buckets: [0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers,
+    }),
+    e2eLagAhead: new Counter({
+      name: "zonesync_mirror_e2e_lag_clock_ahead_total",
+      help: "Mirrored changes whose trigger time was ahead of this controller's clock (clock skew), observed as 0 lag",
       registers,
     }),
     errors: new Counter({
@@ -92,6 +110,7 @@ export function mirrorMetrics(link: string, registry = new Registry()): MirrorMe
       help: "When the target token the controller uses expires (Unix time); renewed before, see --renew-after",
       registers,
     }),
+    queue: queueMetrics(registry),
   };
 }
 

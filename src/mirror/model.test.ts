@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { boundName, isFqdn, isQualifiedName, quoteUntrusted } from "./identifiers.ts";
-import { toTargetService, toTargetSlice } from "./model.ts";
+import { readTriggerTime, toTargetService, toTargetSlice } from "./model.ts";
 
 describe("target names and bookkeeping fields are bounded", () => {
   it("keeps an invalid object's name short, distinct and quoted safely in its message", () => {
@@ -42,6 +42,46 @@ describe("target names and bookkeeping fields are bounded", () => {
     expect(slice.invalid).toBeUndefined();
     expect(slice.endpoints).toEqual([]);
     expect(slice.dropped).toEqual({ loopback: 1 });
+  });
+});
+
+describe("a target slice's last-change trigger time is untrusted", () => {
+  it.each([
+    ["2026-12-03T09:25:16Z", "2026-12-03T09:25:16.000Z"],
+    ["2026-12-03T09:25:16.123456789Z", "2026-12-03T09:25:16.123Z"],
+    ["2026-12-03T10:25:16+01:00", "2026-12-03T09:25:16.000Z"],
+  ])("reads %s (Go's RFC3339Nano) as %s", (value, expected) => {
+    expect(readTriggerTime(value)).toBe(expected);
+  });
+
+  it.each([
+    ["not a time", "yesterday"],
+    ["a date only", "2026-12-03"],
+    ["a number", 1764754000],
+    ["too long", `2026-12-03T09:25:16.${"1".repeat(40)}Z`],
+    ["an impossible date", "2026-13-45T09:25:16Z"],
+    ["a time with a newline", "2026-12-03T09:25:16Z\n"],
+  ])("drops %s", (_what, value) => {
+    expect(readTriggerTime(value)).toBeUndefined();
+  });
+
+  it("is kept on the slice when well-formed, and the slice is mirrored either way", () => {
+    const slice = (time: unknown) =>
+      toTargetSlice({
+        metadata: {
+          name: "web-1",
+          namespace: "shop",
+          labels: { "kubernetes.io/service-name": "web" },
+          annotations: { "endpoints.kubernetes.io/last-change-trigger-time": time },
+        },
+        addressType: "IPv4",
+        endpoints: [{ addresses: ["10.1.0.1"] }],
+      });
+    expect(slice("2026-12-03T09:25:16Z").triggerTime).toBe("2026-12-03T09:25:16.000Z");
+    const bad = slice("<script>");
+    expect(bad).not.toHaveProperty("triggerTime");
+    expect(bad.invalid).toBeUndefined();
+    expect(bad.endpoints).toHaveLength(1);
   });
 });
 

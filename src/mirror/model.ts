@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { z } from "zod";
-import { LABEL_SERVICE_NAME } from "../api/names.ts";
+import { ANNOTATION_LAST_CHANGE_TRIGGER_TIME, LABEL_SERVICE_NAME } from "../api/names.ts";
 import type { KubeObject } from "../kube/client.ts";
 import { classifyAddress } from "./addresses.ts";
 import { DropTally, type DropCounts, type DropReason } from "./drops.ts";
@@ -247,6 +247,8 @@ export interface TargetSlice extends KubeObject {
   metadata: CompactMeta;
   /** The Service it belongs to (its `kubernetes.io/service-name` label). */
   service: string;
+  /** Its last-change trigger time (RFC 3339, milliseconds), when it states a well-formed one. */
+  triggerTime?: string;
   addressType: AddressType;
   ports: SlicePort[];
   endpoints: MirrorEndpoint[];
@@ -350,6 +352,11 @@ export function toTargetSlice(raw: unknown): TargetSlice {
   }
   const ports = readPorts<SlicePort>(rawPorts, false, tally);
   const dropped = tally.result();
+  const triggerTime = readTriggerTime(
+    (raw as { metadata?: { annotations?: Record<string, unknown> } }).metadata?.annotations?.[
+      ANNOTATION_LAST_CHANGE_TRIGGER_TIME
+    ],
+  );
   return {
     metadata: {
       name: metadata.name,
@@ -357,11 +364,25 @@ export function toTargetSlice(raw: unknown): TargetSlice {
       resourceVersion: boundResourceVersion(metadata.resourceVersion),
     },
     service,
+    ...(triggerTime ? { triggerTime } : {}),
     addressType: type,
     ports,
     endpoints,
     ...(dropped ? { dropped } : {}),
   };
+}
+
+const TRIGGER_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$/;
+
+/**
+ * A last-change trigger time as the target states it (RFC 3339, as Go's RFC3339Nano writes it), normalized to
+ * milliseconds in UTC; undefined when absent or malformed. Any year parses: what the lag made of it means is the
+ * caller's to judge.
+ */
+export function readTriggerTime(value: unknown): string | undefined {
+  if (typeof value !== "string" || value.length > 40 || !TRIGGER_TIME.test(value)) return undefined;
+  const ms = Date.parse(value);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
 }
 
 /** `namespace/name` of the Service a slice belongs to. */

@@ -1,4 +1,10 @@
-import { ANNOTATION_MIRROR_HASH, ANNOTATION_STALE, LABEL_LINK_UID, LABEL_MANAGED_BY } from "../api/names.ts";
+import {
+  ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
+  ANNOTATION_MIRROR_HASH,
+  ANNOTATION_STALE,
+  LABEL_LINK_UID,
+  LABEL_MANAGED_BY,
+} from "../api/names.ts";
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { isAlreadyExists, isConflict, isInvalid, isNotFound } from "../kube/errors.ts";
 import { createOnly } from "../kube/ownership.ts";
@@ -53,6 +59,8 @@ export interface Outcome {
 
 export interface WriteObserver {
   write(verb: "apply" | "delete" | "create", resource: "service" | "endpointslice" | "namespace"): void;
+  /** A mirrored EndpointSlice now shows a target change that happened at `triggerTime` (RFC 3339). */
+  changeMirrored?(triggerTime: string): void;
 }
 
 export interface ReconcilerOptions {
@@ -387,6 +395,9 @@ export class Reconciler {
       if (existing?.hash === d.hash) continue;
       await this.apply(this.sliceType, d, existing !== undefined);
       writes++;
+      // Only a new trigger time is a new change: rewrites for staleness or recovery show an old one again.
+      const triggerTime = d.body.metadata.annotations?.[ANNOTATION_LAST_CHANGE_TRIGGER_TIME];
+      if (triggerTime && triggerTime !== existing?.triggerTime) this.options.observer?.changeMirrored?.(triggerTime);
     }
     for (const slice of local.slicesOf(key)) {
       if (!wanted.has(`${slice.metadata.namespace}/${slice.metadata.name}`))

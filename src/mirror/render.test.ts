@@ -108,6 +108,28 @@ describe("rendering mirrors", () => {
     expect(renderService(ctx, service({ ports: [{ port: 81 }] })).hash).not.toBe(a!.hash);
   });
 
+  it("carries the target slice's last-change trigger time, so a changed trigger is a changed mirror", () => {
+    const stamped = (time: string) =>
+      toTargetSlice({
+        metadata: {
+          name: "web-abcde",
+          namespace: "shop",
+          labels: { "kubernetes.io/service-name": "web" },
+          annotations: { "endpoints.kubernetes.io/last-change-trigger-time": time },
+        },
+        addressType: "IPv4",
+        endpoints: [{ addresses: ["10.201.0.3"], conditions: { ready: true } }],
+      });
+    const [a] = renderSlices(ctx, service(), [stamped("2026-12-03T09:00:00Z")], { stale: false });
+    const [b] = renderSlices(ctx, service(), [stamped("2026-12-03T09:00:01.250Z")], { stale: false });
+    expect(a!.body.metadata.annotations).toMatchObject({
+      "endpoints.kubernetes.io/last-change-trigger-time": "2026-12-03T09:00:00.000Z",
+    });
+    expect(a!.hash).not.toBe(b!.hash);
+    const [unstamped] = renderSlices(ctx, service(), [sliceV1beta1], { stale: false });
+    expect(unstamped!.body.metadata.annotations).not.toHaveProperty("endpoints.kubernetes.io/last-change-trigger-time");
+  });
+
   it("renders v1beta1 slices with topology and hostnames", () => {
     const [d] = renderSlices(ctx, service(), [sliceV1beta1], { stale: false, serviceUid: "u1" });
     expect(d!.body.metadata.labels).toEqual({

@@ -1,4 +1,5 @@
 import {
+  ANNOTATION_LAST_CHANGE_TRIGGER_TIME,
   ANNOTATION_MIRROR_HASH,
   ANNOTATION_STALE,
   ENDPOINTSLICE_MANAGER,
@@ -130,7 +131,11 @@ export function renderSlices(
             [LABEL_SERVICE_NAME]: mirror,
             [LABEL_ENDPOINTSLICE_MANAGED_BY]: ENDPOINTSLICE_MANAGER,
           },
-          annotations: { [ANNOTATION_REMOTE_REF]: ref, ...(options.stale ? { [ANNOTATION_STALE]: "true" } : {}) },
+          annotations: {
+            [ANNOTATION_REMOTE_REF]: ref,
+            ...(options.stale ? { [ANNOTATION_STALE]: "true" } : {}),
+            ...(slice.triggerTime ? { [ANNOTATION_LAST_CHANGE_TRIGGER_TIME]: slice.triggerTime } : {}),
+          },
           ...ownerReference(mirror, options.serviceUid),
         },
         addressType: slice.addressType,

@@ -172,6 +172,14 @@ describe("MCS conformance (ported), one cluster", () => {
     const valid = await eventually(() => condition(ns, "ext", "Valid"), 20_000, "the Valid condition");
     expect(valid).toMatchObject({ status: "False", reason: "InvalidServiceType" });
     expect(await importOf(ns, "ext")).toBeUndefined();
+
+    // Its metrics: leading, and the invalid export counted (other cases' exports share the controller).
+    const text = await controller.metrics.registry.metrics();
+    expect(text).toMatch(/^zonesync_mcs_leader 1$/m);
+    expect(Number(/^zonesync_mcs_service_exports\{state="invalid"\} (\d+)$/m.exec(text)?.[1])).toBeGreaterThanOrEqual(
+      1,
+    );
+    expect(text).toMatch(/^zonesync_workqueue_adds_total\{queue="mcs"\} [1-9]/m);
   });
 
   it("A ServiceExport without its Service is Valid=False (NoService), and becomes valid when the Service comes", async () => {

@@ -14,6 +14,7 @@ import { LinkController, type LinkControllerOptions } from "../../src/mirror/con
 import { targetAccessManifests } from "../../src/link/access.ts";
 import { credentialsSecret, remoteKubeconfig, requestToken } from "../../src/link/credentials.ts";
 import { standaloneControllerManifests } from "../../src/link/standalone.ts";
+import { readTriggerTime } from "../../src/mirror/model.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
@@ -202,6 +203,31 @@ describe("link controller on real clusters", () => {
 
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 4 } });
     expect(await waitForAddresses(hub, ns, "web-east", 4)).toEqual(await waitForAddresses(east, ns, "web", 4));
+
+    // The mirror carries the trigger time east's EndpointSlice controller stamped, and the change is counted in the
+    // end-to-end lag histogram (east and hub share this machine's clock, so no skew).
+    const triggerOf = async (client: KubeClient, service: string) =>
+      (await client.list<Slice>(slices, ns, { labelSelector: `kubernetes.io/service-name=${service}` })).items[0]
+        ?.metadata.annotations?.["endpoints.kubernetes.io/last-change-trigger-time"];
+    // (The EndpointSlice controller drops the annotation on writes no pod or Service change triggered, such as a new
+    // pod's first, not yet ready endpoint, and stamps it again when the pod turns ready.)
+    const carried = await eventually(
+      async () => {
+        const stamped = readTriggerTime(await triggerOf(east, "web"));
+        return stamped && (await triggerOf(hub, "web-east")) === stamped ? stamped : undefined;
+      },
+      10_000,
+      "the mirror to carry east's trigger time",
+    );
+    expect(Date.parse(carried)).toBeGreaterThan(Date.now() - 60_000);
+    const lag = (await controller.metrics.e2eLag.get()).values;
+    const lagCount = lag.find((v) => v.metricName === "zonesync_mirror_e2e_lag_seconds_count")?.value ?? 0;
+    expect(lagCount).toBeGreaterThanOrEqual(1);
+    // 1.20 stamps whole seconds (the pod's Ready transition), so a lag reads up to 1 s long; none reads over 5 s.
+    expect(lag.find((v) => v.metricName === "zonesync_mirror_e2e_lag_seconds_bucket" && v.labels.le === 5)?.value).toBe(
+      lagCount,
+    );
+    expect((await controller.metrics.e2eLagAhead.get()).values[0]?.value ?? 0).toBe(0);
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 1 } });
     expect(await waitForAddresses(hub, ns, "web-east", 1)).toEqual(await waitForAddresses(east, ns, "web", 1));
 
@@ -587,6 +613,11 @@ describe("link controller on real clusters", () => {
     expect(metrics).toMatch(/zonesync_mirror_leader\{[^}]*\} 1\b/);
     expect(metrics).toMatch(/zonesync_mirror_target_reachable\{[^}]*\} 1\b/);
     expect(metrics).toContain("zonesync_mirror_sync_lag_seconds_bucket");
+    expect(metrics).toContain("zonesync_mirror_e2e_lag_seconds_bucket");
+    // The process's own: Node runtime and process metrics, and the work queue's.
+    expect(metrics).toMatch(/^process_resident_memory_bytes\{[^}]*\} \d+/m);
+    expect(metrics).toMatch(/^nodejs_eventloop_lag_p99_seconds\{[^}]*\} /m);
+    expect(metrics).toMatch(/^zonesync_workqueue_adds_total\{[^}]*queue="mirror"[^}]*\} [1-9]/m);
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
 
     // Unlinked in a safe order: the link goes first (its controller removes the mirror and the finalizer), then the

@@ -48,6 +48,8 @@ describe("a v1 EndpointSlice of the target", () => {
   it("is read with every endpoint's conditions and zone, without the target's nodes, pods or hints", () => {
     expect(slice).toEqual({
       metadata: { name: "web-8kzt4", namespace: "shop", resourceVersion: "1843327" },
+      // The EndpointSlice controller's RFC3339Nano stamp, to the millisecond.
+      triggerTime: "2025-03-11T14:02:19.000Z",
       service: "web",
       addressType: "IPv4",
       ports: [{ name: "http", protocol: "TCP", port: 8080, appProtocol: "http" }],
@@ -92,7 +94,12 @@ describe("a v1 EndpointSlice of the target", () => {
         "kubernetes.io/service-name": MIRROR,
         "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
       },
-      annotations: { [ANNOTATION_REMOTE_REF]: "east/shop/web", [ANNOTATION_MIRROR_HASH]: mirror!.hash },
+      annotations: {
+        [ANNOTATION_REMOTE_REF]: "east/shop/web",
+        [ANNOTATION_MIRROR_HASH]: mirror!.hash,
+        // Carried, so the local kube-proxy's programming latency and zonesync's lag start at the change in east.
+        "endpoints.kubernetes.io/last-change-trigger-time": "2025-03-11T14:02:19.000Z",
+      },
       ownerReferences: [{ apiVersion: "v1", kind: "Service", name: MIRROR, uid: "local-uid" }],
     });
     // Nothing that names the target's nodes, pods or zones-to-route-to: hints would steer the local kube-proxy,
