@@ -1,4 +1,4 @@
-import { collectDefaultMetrics } from "prom-client";
+import { collectRuntimeMetrics } from "../runtime-metrics.ts";
 import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
@@ -63,7 +63,7 @@ async function run(opts: Options): Promise<void> {
     logger,
     workers: opts.workers,
   });
-  collectDefaultMetrics({ register: controller.metrics.registry });
+  collectRuntimeMetrics(controller.metrics.registry);
   const checks = controller.checks();
   const health = await HealthServer.start({
     registry: controller.metrics.registry,

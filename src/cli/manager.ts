@@ -1,7 +1,8 @@
+import { collectRuntimeMetrics } from "../runtime-metrics.ts";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import type { Command } from "commander";
-import { collectDefaultMetrics, Registry } from "prom-client";
+import { Registry } from "prom-client";
 import { parse as parseYaml } from "yaml";
 import { DEFAULT_NAMESPACE, DEFAULT_RELEASE } from "../api/names.ts";
 import { Helm } from "../helm/helm.ts";
@@ -84,7 +85,7 @@ async function runManager(flags: ManagerFlags): Promise<void> {
   const client = clientFor(flags, "cluster");
   const baseValues = readBaseValues(flags.baseValues);
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry });
+  collectRuntimeMetrics(registry);
   const metrics = managerMetrics(registry);
   const events = new EventRecorder({ client, component: "zonesync-manager", logger });
   const helm = new Helm({ kubeconfig: flags.kubeconfig, kubeContext: flags.context, logger });

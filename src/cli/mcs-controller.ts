@@ -1,4 +1,4 @@
-import { collectDefaultMetrics } from "prom-client";
+import { collectRuntimeMetrics } from "../runtime-metrics.ts";
 import type { Command } from "commander";
 import { DEFAULT_NAMESPACE } from "../api/names.ts";
 import { HealthServer } from "../kube/health.ts";
@@ -64,7 +64,7 @@ async function run(opts: Options): Promise<void> {
     logger,
     ...(opts.workers ? { workers: opts.workers } : {}),
   });
-  collectDefaultMetrics({ register: controller.metrics.registry });
+  collectRuntimeMetrics(controller.metrics.registry);
   const health = await HealthServer.start({
     registry: controller.metrics.registry,
     liveness: { "mcs-controller": () => ({ ok: true }) },
