@@ -45,7 +45,7 @@ function step(name: string, command: string, args: string[]): void {
 }
 
 const started = Date.now();
-process.stderr.write("[test] provisioning Kubernetes binaries (cached after the first run)\n");
+process.stderr.write("[test] provisioning Kubernetes binaries and Prometheus (cached after the first run)\n");
 ensureBinaries();
 step("build", "tsc", ["-p", "tsconfig.json"]);
 step("lint", "eslint", ["--max-warnings=0", "."]);

@@ -4,6 +4,7 @@ import { createRequire } from "node:module";
 import { homedir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { findPrometheus } from "./prometheus.ts";
 import { readZipEntry } from "./unzip.ts";
 
 export const KUBE_VERSION = "1.20.2";
@@ -52,9 +53,10 @@ function extractFromLayer(pkg: string, entry: string, target: string): string {
 }
 
 /**
- * Finds or provisions every binary the real test clusters need. Environment variables win
- * (ZONESYNC_ETCD, ZONESYNC_KUBE_APISERVER, ZONESYNC_KUBE_CONTROLLER_MANAGER, HELM_BIN, ZONESYNC_HELM3, KUBECTL_BIN);
- * otherwise test/env/provision.sh installs etcd and builds Kubernetes once into the cache.
+ * Finds or provisions every binary the real test clusters need, and promtool and prometheus (Debian's prometheus
+ * package, for the alert rule and dashboard tests). Environment variables win (ZONESYNC_ETCD, ZONESYNC_KUBE_APISERVER,
+ * ZONESYNC_KUBE_CONTROLLER_MANAGER, ZONESYNC_PROMTOOL, ZONESYNC_PROMETHEUS, HELM_BIN, ZONESYNC_HELM3, KUBECTL_BIN);
+ * otherwise test/env/provision.sh installs etcd and prometheus and builds Kubernetes once into the cache.
  */
 export function ensureBinaries(): Binaries {
   const kubeDir = join(cacheRoot(), `kubernetes-${KUBE_VERSION}-b${KUBE_BUILD}`);
@@ -62,12 +64,17 @@ export function ensureBinaries(): Binaries {
   const kubeControllerManager =
     process.env.ZONESYNC_KUBE_CONTROLLER_MANAGER || join(kubeDir, "kube-controller-manager");
   let etcd = process.env.ZONESYNC_ETCD || which("etcd");
-  if (!etcd || !existsSync(kubeApiserver) || !existsSync(kubeControllerManager)) {
+  if (!etcd || !existsSync(kubeApiserver) || !existsSync(kubeControllerManager) || !findPrometheus()) {
     execFileSync("bash", [resolve(here, "provision.sh")], { stdio: ["ignore", "inherit", "inherit"] });
     etcd = process.env.ZONESYNC_ETCD || which("etcd");
   }
   if (!etcd)
     throw new Error("etcd is still missing after provisioning; install Debian's etcd-server or set ZONESYNC_ETCD");
+  if (!findPrometheus())
+    throw new Error(
+      "promtool or prometheus is still missing after provisioning; install Debian's prometheus or set " +
+        "ZONESYNC_PROMTOOL and ZONESYNC_PROMETHEUS",
+    );
   const { helm4, helm3, kubectl } = ensureHelm();
   return { etcd, kubeApiserver, kubeControllerManager, helm4, helm3, kubectl };
 }

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Provisions the real Kubernetes binaries the test clusters need, once per machine, into a cache keyed by version:
 #   etcd (Debian's etcd-server), kube-apiserver + kube-controller-manager 1.20.2 (built from Debian's source
-#   package with Debian's golang-go). Helm and kubectl come from npm packages (see test/env/binaries.ts).
+#   package with Debian's golang-go), and Debian's prometheus (promtool for the alert rule and dashboard tests, the
+#   server for the end-to-end tests). Helm and kubectl come from npm packages (see test/env/binaries.ts).
 # Idempotent and safe to interrupt: every step writes into a temporary folder and renames it into place at the end.
-# Environment overrides (skip provisioning): ZONESYNC_ETCD, ZONESYNC_KUBE_APISERVER, ZONESYNC_KUBE_CONTROLLER_MANAGER.
+# Environment overrides (skip provisioning): ZONESYNC_ETCD, ZONESYNC_KUBE_APISERVER, ZONESYNC_KUBE_CONTROLLER_MANAGER,
+# ZONESYNC_PROMTOOL and ZONESYNC_PROMETHEUS.
 set -euo pipefail
 
 KUBE_VERSION=1.20.2
@@ -28,7 +30,15 @@ have_overrides() {
     [[ -n "${ZONESYNC_KUBE_CONTROLLER_MANAGER:-}" && -x "${ZONESYNC_KUBE_CONTROLLER_MANAGER}" ]]
 }
 
-if have_overrides; then
+# promtool and the prometheus server: both come with Debian's prometheus package.
+have_prometheus() {
+  { [[ -n "${ZONESYNC_PROMTOOL:-}" && -x "${ZONESYNC_PROMTOOL}" ]] || command -v promtool >/dev/null 2>&1; } &&
+    { [[ -n "${ZONESYNC_PROMETHEUS:-}" && -x "${ZONESYNC_PROMETHEUS}" ]] || command -v prometheus >/dev/null 2>&1; }
+}
+need_prometheus=1
+if have_prometheus; then need_prometheus=0; fi
+
+if have_overrides && (( ! need_prometheus )); then
   step "using binaries from ZONESYNC_ETCD / ZONESYNC_KUBE_APISERVER / ZONESYNC_KUBE_CONTROLLER_MANAGER"
   exit 0
 fi
@@ -37,20 +47,22 @@ need_etcd=1; need_kube=1
 if [[ -n "${ZONESYNC_ETCD:-}" && -x "${ZONESYNC_ETCD}" ]] || command -v etcd >/dev/null 2>&1; then need_etcd=0; fi
 if [[ -x "$kube_dir/kube-apiserver" && -x "$kube_dir/kube-controller-manager" ]]; then need_kube=0; fi
 if [[ -n "${ZONESYNC_KUBE_APISERVER:-}" && -x "${ZONESYNC_KUBE_APISERVER}" && -n "${ZONESYNC_KUBE_CONTROLLER_MANAGER:-}" && -x "${ZONESYNC_KUBE_CONTROLLER_MANAGER}" ]]; then need_kube=0; fi
-if (( need_etcd == 0 && need_kube == 0 )); then
-  step "binaries present (etcd: $(command -v etcd || echo "$ZONESYNC_ETCD"), kubernetes: $kube_dir)"
+if (( need_etcd == 0 && need_kube == 0 && need_prometheus == 0 )); then
+  step "binaries present (etcd: $(command -v etcd || echo "$ZONESYNC_ETCD"), kubernetes: $kube_dir, promtool: $(command -v promtool || echo "$ZONESYNC_PROMTOOL"))"
   exit 0
 fi
 
 missing=()
 (( need_etcd )) && missing+=("etcd")
 (( need_kube )) && missing+=("kube-apiserver and kube-controller-manager $KUBE_VERSION")
+(( need_prometheus )) && missing+=("promtool and prometheus")
 if [[ $(id -u) -ne 0 ]] || ! command -v apt-get >/dev/null 2>&1; then
   fail "missing: ${missing[*]}. Provisioning builds them on Debian as root (apt-get). Either run 'npm test' as root
 on Debian bookworm, or point these variables at existing binaries:
   ZONESYNC_ETCD=/path/to/etcd (etcd 3.4+)
   ZONESYNC_KUBE_APISERVER=/path/to/kube-apiserver (1.20+)
-  ZONESYNC_KUBE_CONTROLLER_MANAGER=/path/to/kube-controller-manager (same version)"
+  ZONESYNC_KUBE_CONTROLLER_MANAGER=/path/to/kube-controller-manager (same version)
+  ZONESYNC_PROMTOOL=/path/to/promtool, ZONESYNC_PROMETHEUS=/path/to/prometheus (Prometheus 2.42+)"
 fi
 
 export DEBIAN_FRONTEND=noninteractive
@@ -70,6 +82,20 @@ if [[ ! -x /usr/sbin/nginx ]]; then
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
   # Without systemd the package's init script may have started it on port 80: stop it (it was not there before).
   if pgrep -x nginx >/dev/null 2>&1; then /usr/sbin/nginx -s quit >/dev/null 2>&1 || pkill -x nginx || true; fi
+fi
+
+# Debian's prometheus: promtool checks and unit-tests the chart's alert rules and the dashboard's queries
+# (test/unit/alerts.test.ts, test/unit/dashboard.test.ts); the server is for tests that start it themselves, on
+# loopback. Only the binaries are needed, so the service the package sets up is stopped and disabled (no Prometheus
+# is left running on port 9090).
+if (( need_prometheus )); then
+  apt_install prometheus
+  if command -v systemctl >/dev/null 2>&1; then systemctl disable --now prometheus >/dev/null 2>&1 || true; fi
+  # Without systemd the package's init script may have started it: stop it (it was not there before) by the
+  # package's own binary only, and keep it from starting at boot.
+  if command -v update-rc.d >/dev/null 2>&1; then update-rc.d prometheus disable >/dev/null 2>&1 || true; fi
+  if [[ -x /etc/init.d/prometheus ]]; then /etc/init.d/prometheus stop >/dev/null 2>&1 || true; fi
+  start-stop-daemon --stop --quiet --oknodo --retry 10 --exec /usr/bin/prometheus >/dev/null 2>&1 || true
 fi
 
 if (( ! need_kube )); then exit 0; fi
