@@ -8,7 +8,7 @@ import { Informer } from "../kube/informer.ts";
 import { Resources } from "../kube/resources.ts";
 import type { Logger } from "../log.ts";
 import { WorkQueue, type QueueObserver } from "../queue/workqueue.ts";
-import type { ManagerMetrics } from "./metrics.ts";
+import { recordLinkReady, type ManagerMetrics } from "./metrics.ts";
 import {
   ReleaseReconciler,
   type EntryValidator,
@@ -123,6 +123,8 @@ export class Manager {
       delete: (l) => {
         this.lastGood.delete(l.metadata.name!);
         this.queue.add(RELEASE_KEY);
+        // Its status key finds it gone and drops its zonesync_manager_link_ready series.
+        this.queue.add(LINK_KEY_PREFIX + l.metadata.name);
       },
     });
     const onDeployment = (d: DeploymentView) => {
@@ -324,14 +326,20 @@ export class Manager {
    */
   private async reconcileLinkStatus(name: string): Promise<void> {
     const { client, namespace } = this.options;
+    /** The manager's conditions as the link now has them; undefined when it is gone or being deleted. */
+    let current: Condition[] | undefined;
     const outcome = await updateWithRetry({
       cached: this.links.get(`${namespace}/${name}`),
       read: () => client.getOptional<LinkObject>(Resources.zoneSyncLinks, namespace, name),
       attempts: 3,
       write: async (obj) => {
+        current = undefined;
         if (obj.metadata.deletionTimestamp) return false;
         const status = this.managerStatus(name, obj);
-        if (!statusDiffers(obj.status, status)) return false;
+        if (!statusDiffers(obj.status, status)) {
+          current = status.conditions;
+          return false;
+        }
         const others = ((obj.status?.conditions as Condition[] | undefined) ?? []).filter(
           (c) => !MANAGER_CONDITIONS.has(c.type),
         );
@@ -354,11 +362,13 @@ export class Manager {
           if (isNotFound(err)) return false;
           throw err;
         }
+        current = status.conditions;
         return true;
       },
     });
     if (outcome === "conflicted")
       throw new Error(`the status of link ${name} kept changing under the manager; retrying`);
+    recordLinkReady(this.options.metrics, name, current);
   }
 
   private managerStatus(name: string, obj: LinkObject) {

@@ -1,10 +1,13 @@
 import { Counter, Gauge, Histogram, type Registry } from "prom-client";
+import { isTrue, type Condition } from "../kube/conditions.ts";
 
 export interface ManagerMetrics {
   upgrades: Counter<"result">;
   reconcileDuration: Histogram<"key">;
   leader: Gauge;
   recoveries: Counter;
+  /** Per ZoneSyncLink: its Ready condition as the manager wrote it (see recordLinkReady). */
+  linkReady: Gauge<"link">;
 }
 
 export function managerMetrics(registry: Registry): ManagerMetrics {
@@ -32,5 +35,28 @@ export function managerMetrics(registry: Registry): ManagerMetrics {
       help: "1 while this manager is the leader.",
       registers: [registry],
     }),
+    linkReady: new Gauge({
+      name: "zonesync_manager_link_ready",
+      help: "1 while the ZoneSyncLink's Ready condition is True, 0 while it is not; no series for a link being deleted.",
+      labelNames: ["link"],
+      registers: [registry],
+    }),
   };
+}
+
+/**
+ * Keeps `zonesync_manager_link_ready{link}` in step with the link's status: the Ready condition among `conditions`
+ * (as written, or found already right), or, with `undefined`, the link is gone or being deleted and its series goes.
+ */
+export function recordLinkReady(
+  metrics: ManagerMetrics | undefined,
+  link: string,
+  conditions: readonly Condition[] | undefined,
+): void {
+  if (!metrics) return;
+  if (conditions === undefined) {
+    metrics.linkReady.remove({ link });
+    return;
+  }
+  metrics.linkReady.set({ link }, isTrue(conditions, "Ready") ? 1 : 0);
 }
