@@ -254,3 +254,30 @@ The MCS controller's cluster-scoped RBAC name: namespaced like the manager's, so
 {{- define "zonesync.mcs.clusterName" -}}
 {{- printf "%s-%s-mcs" .Release.Namespace (include "zonesync.fullname" .) | trunc 63 | trimSuffix "-" -}}
 {{- end -}}
+
+{{/*
+Monitoring: the PrometheusRule of files/alerts.rules.yaml is rendered when enabled and the cluster serves the
+Prometheus Operator's CRD ("true" or ""); the dashboard ConfigMap when enabled. Their names, for the objects and for
+the manager's RBAC (its helm upgrade of the release reads and patches them).
+*/}}
+{{- define "zonesync.prometheusRule.enabled" -}}
+{{- if and .Values.monitoring.prometheusRule.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PrometheusRule") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "zonesync.prometheusRule.name" -}}
+{{- printf "%s-alerts" (include "zonesync.fullname" .) -}}
+{{- end -}}
+
+{{- define "zonesync.dashboard.name" -}}
+{{- printf "%s-dashboard" (include "zonesync.fullname" .) -}}
+{{- end -}}
+
+{{/*
+Labels of a monitoring object: the standard ones, and the user's on top. Call with (dict "root" $ "extra" <labels>).
+*/}}
+{{- define "zonesync.monitoring.labels" -}}
+{{- $standard := include "zonesync.labels" (dict "root" .root "component" "monitoring") | fromYaml -}}
+{{- toYaml (merge (deepCopy .extra) $standard) -}}
+{{- end -}}

@@ -8,7 +8,14 @@ import {
   pullPolicySchema,
   replicasSchema,
 } from "./controller.ts";
-import { dnsLabel, dnsSubdomain, formatIssues, requiredErrorMap, resourceRequirementsSchema } from "./kube-schemas.ts";
+import {
+  dnsLabel,
+  dnsSubdomain,
+  formatIssues,
+  requiredErrorMap,
+  resourceRequirementsSchema,
+  stringMap,
+} from "./kube-schemas.ts";
 import type { ParseResult } from "./link.ts";
 import { DEFAULT_IMAGE_REPOSITORY } from "./names.ts";
 
@@ -117,6 +124,44 @@ export const McsValuesSchema = z
   })
   .describe("The Multi-Cluster Services API (KEP-1645, multicluster.x-k8s.io).");
 
+export const MonitoringValuesSchema = z
+  .strictObject({
+    prometheusRule: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Render the alert rules (files/alerts.rules.yaml) as a PrometheusRule; only where the cluster serves " +
+              "monitoring.coreos.com/v1 PrometheusRule (the Prometheus Operator), so the default is safe anywhere.",
+          ),
+        labels: stringMap()
+          .default({})
+          .describe(
+            "Extra labels on the PrometheusRule, to match the Prometheus Operator's ruleSelector (kube-prometheus-" +
+              "stack selects release: <its release name> by default).",
+          ),
+      })
+      .default({ enabled: true, labels: {} })
+      .describe("The alert rules as a PrometheusRule of the Prometheus Operator."),
+    dashboard: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Ship the Grafana dashboard (files/dashboard.json) as a ConfigMap labelled grafana_dashboard: "1", ' +
+              "which the common Grafana sidecar loads.",
+          ),
+        labels: stringMap()
+          .default({})
+          .describe('Extra labels on the dashboard ConfigMap (grafana_dashboard: "1" is always set).'),
+      })
+      .default({ enabled: false, labels: {} })
+      .describe("The Grafana dashboard."),
+  })
+  .describe("Alert rules and the Grafana dashboard.");
+
 export const ChartValuesSchema = z
   .strictObject({
     image: ImageValuesSchema.default(ImageValuesSchema.parse({})),
@@ -127,6 +172,7 @@ export const ChartValuesSchema = z
       .default([])
       .describe("One entry per link controller Deployment, usually rendered by the manager from ZoneSyncLinks."),
     mcs: McsValuesSchema.default(McsValuesSchema.parse({})),
+    monitoring: MonitoringValuesSchema.default(MonitoringValuesSchema.parse({})),
     global: z.record(z.string(), z.unknown()).optional().describe("Helm global values (ignored by this chart)."),
   })
   .describe("Values of the zonesync chart.");

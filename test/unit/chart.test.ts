@@ -393,6 +393,76 @@ describe.each([
     expect(find(withKind, "PodDisruptionBudget", "zonesync-link-west").apiVersion).toBe("policy/v1");
   });
 
+  it("renders the PrometheusRule only where the Operator's API is served, holding exactly the rules file's groups", async () => {
+    const operator = ["--api-versions", "monitoring.coreos.com/v1/PrometheusRule"];
+    const rules = parse(readFileSync(join(chartDir, "files", "alerts.rules.yaml"), "utf8")) as { groups: unknown[] };
+    const prometheusRules = (manifests: Manifest[]) => manifests.filter((m) => m.kind === "PrometheusRule");
+    const monitoringRules = (manifests: Manifest[]) =>
+      find(manifests, "Role", "zonesync-manager").rules!.filter((r) => r.apiGroups.includes("monitoring.coreos.com"));
+
+    // No Operator: nothing, not even the manager's RBAC for it.
+    const plain = await render(bin(), twoControllers);
+    expect(prometheusRules(plain)).toEqual([]);
+    expect(monitoringRules(plain)).toEqual([]);
+
+    const served = await render(bin(), { monitoring: { prometheusRule: { labels: { release: "kps" } } } }, operator);
+    expect(prometheusRules(served)).toHaveLength(1);
+    const rule = find(served, "PrometheusRule", "zonesync-alerts") as Manifest & { spec: { groups: unknown[] } };
+    expect(rule.apiVersion).toBe("monitoring.coreos.com/v1");
+    expect(rule.metadata.namespace).toBe(NAMESPACE);
+    expect(rule.metadata.labels).toMatchObject({
+      release: "kps",
+      "app.kubernetes.io/instance": RELEASE,
+      "app.kubernetes.io/component": "monitoring",
+    });
+    expect(rule.spec).toEqual({ groups: rules.groups });
+    expect(rules.groups.length).toBeGreaterThan(0);
+    // The manager's helm upgrade reads and patches it by name, and creates it when the Operator came later.
+    expect(monitoringRules(served)).toEqual([
+      { apiGroups: ["monitoring.coreos.com"], resources: ["prometheusrules"], verbs: ["create"] },
+      {
+        apiGroups: ["monitoring.coreos.com"],
+        resources: ["prometheusrules"],
+        resourceNames: ["zonesync-alerts"],
+        verbs: ["get", "update", "patch", "delete"],
+      },
+    ]);
+
+    const disabled = await render(bin(), { monitoring: { prometheusRule: { enabled: false } } }, operator);
+    expect(prometheusRules(disabled)).toEqual([]);
+    expect(monitoringRules(disabled)).toEqual([]);
+  });
+
+  it("renders the dashboard ConfigMap only when enabled, labelled for the Grafana sidecar", async () => {
+    const dashboardMaps = (manifests: Manifest[]) =>
+      manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name === "zonesync-dashboard");
+    const configMapRules = (manifests: Manifest[]) =>
+      find(manifests, "Role", "zonesync-manager").rules!.filter((r) => r.resources.includes("configmaps"));
+    const plain = await render(bin(), twoControllers);
+    expect(dashboardMaps(plain)).toEqual([]);
+    expect(configMapRules(plain)).toEqual([]);
+
+    const enabled = await render(bin(), {
+      monitoring: { dashboard: { enabled: true, labels: { team: "platform", grafana_dashboard: "0" } } },
+    });
+    const [map] = dashboardMaps(enabled) as Array<Manifest & { data: Record<string, string> }>;
+    expect(map?.metadata.namespace).toBe(NAMESPACE);
+    // The sidecar's label is always there, whatever the extra labels say.
+    expect(map?.metadata.labels).toMatchObject({ grafana_dashboard: "1", team: "platform" });
+    expect(Object.keys(map!.data)).toEqual(["zonesync.json"]);
+    expect(JSON.parse(map!.data["zonesync.json"]!)).toEqual(
+      JSON.parse(readFileSync(join(chartDir, "files", "dashboard.json"), "utf8")),
+    );
+    expect(configMapRules(enabled)).toEqual([
+      {
+        apiGroups: [""],
+        resources: ["configmaps"],
+        resourceNames: ["zonesync-dashboard"],
+        verbs: ["get", "update", "patch"],
+      },
+    ]);
+  });
+
   it("renders the manager with its arguments, probes, metrics Service and RBAC", async () => {
     const manifests = await render(bin(), {
       ...twoControllers,
