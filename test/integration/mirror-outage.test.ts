@@ -1,9 +1,12 @@
 import type { ChildProcess } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { parse } from "yaml";
+import { execa } from "execa";
+import { parse, stringify } from "yaml";
+import { credentialsSecret } from "../../src/link/credentials.ts";
+import { bundledChartPath } from "../../src/paths.ts";
 import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { LinkController } from "../../src/mirror/controller.ts";
@@ -21,6 +24,9 @@ import {
   targetCredentials,
 } from "../../bench/mirror/setup.ts";
 import { startEnvironment, type Environment } from "../env/index.ts";
+import { freePort } from "../env/ports.ts";
+import { startProcess, type ManagedProcess } from "../env/processes.ts";
+import { findPrometheus, promtool as promtoolBinary } from "../env/prometheus.ts";
 import { eventually, uniqueName } from "../support.ts";
 import { sleep } from "../../src/sleep.ts";
 
@@ -400,4 +406,159 @@ describe("link controller under failures", () => {
       await exited;
     }
   }, 180_000);
+});
+
+describe("operators' view: a real Prometheus scrapes the chart's manager and link controller", () => {
+  const SCRAPE_SECONDS = 1;
+  /** The shipped rule's `for:` (2m) shortened so the test does not wait minutes; its expression is the shipped one. */
+  const FOR_SECONDS = 10;
+
+  it("fires ZoneSyncTargetUnreachable within its for: plus two scrape intervals when the target's API server stops, and resolves once it is back", async () => {
+    const promtool = promtoolBinary();
+    const prometheus = findPrometheus()?.prometheus;
+    if (!prometheus) throw new Error("no prometheus binary: `npm test` provisions Debian's prometheus package");
+    const namespace = uniqueName("prom");
+    await ensureNamespace(dst, namespace);
+    const dstKubeconfig = env.clusters.dst!.kubeconfigPath;
+    const helm = (args: string[]) =>
+      execa(env.binaries.helm4, [...args, "--kubeconfig", dstKubeconfig, "--namespace", namespace], {
+        reject: false,
+        env: { HELM_CACHE_HOME: join(tmpdir(), "zonesync-helm-cache") },
+      });
+    const install = await helm([
+      "install",
+      "zonesync",
+      bundledChartPath(),
+      "--skip-crds",
+      "--wait",
+      "--timeout",
+      "120s",
+    ]);
+    expect(install.exitCode, install.stderr).toBe(0);
+    const work = mkdtempSync(join(tmpdir(), "zonesync-prometheus-"));
+    let server: ManagedProcess | undefined;
+    try {
+      // The manager (a pod of the simulator) adds the link's controller to its release; the simulator runs it too.
+      // Labelled and typed as `zonesync link` writes it: the manager grants no other Secret to a controller.
+      const secret = credentialsSecret({ clusterName: "src", namespace, kubeconfig: srcKubeconfig });
+      await dst.create(Resources.secrets, secret);
+      await dst.create(
+        Resources.zoneSyncLinks,
+        linkObject(namespace, "src", {
+          targetClusterName: "src",
+          credentialsSecret: secret.metadata.name!,
+          selector: { matchLabels: { export: "prometheus" } },
+        }),
+      );
+      const simulator = env.simulators.dst!;
+      const targets = await eventually(
+        async () => {
+          const pods = (await dst.list(Resources.pods, namespace)).items.map((p) => p.metadata.name!);
+          const ports = pods.map((pod) => ({ pod, port: simulator.portOf(namespace, pod) }));
+          const link = pods.find((p) => p.startsWith("zonesync-link-src-"));
+          return link && ports.every((p) => p.port !== undefined) ? ports : undefined;
+        },
+        90_000,
+        "the manager and the link controller running",
+      );
+      const linkTarget = targets.find((t) => t.pod.startsWith("zonesync-link-src-"))!;
+      const linkMetrics = `http://127.0.0.1:${linkTarget.port}/metrics`;
+      const gauge = async (name: string) =>
+        Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, "m").exec(await (await fetch(linkMetrics)).text())?.[1]);
+      await eventually(
+        async () => (await gauge("zonesync_mirror_target_reachable")) === 1,
+        60_000,
+        "a reachable target",
+      );
+
+      // Every endpoint passes promtool's exposition checks and lint.
+      for (const { pod, port } of targets) {
+        const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        const check = await execa(promtool, ["check", "metrics"], { input: text, reject: false });
+        expect(check.exitCode, `${pod}: ${check.stdout}${check.stderr}`).toBe(0);
+      }
+
+      const rules = parse(readFileSync(join(bundledChartPath(), "files", "alerts.rules.yaml"), "utf8")) as {
+        groups: Array<{ rules: Array<{ alert?: string; for?: string }> }>;
+      };
+      const rule = rules.groups.flatMap((g) => g.rules).find((r) => r.alert === "ZoneSyncTargetUnreachable")!;
+      expect(rule.for).toBe("2m");
+      rule.for = `${FOR_SECONDS}s`;
+      writeFileSync(join(work, "rules.yaml"), stringify(rules));
+      const port = await freePort();
+      writeFileSync(
+        join(work, "prometheus.yml"),
+        stringify({
+          global: {
+            scrape_interval: `${SCRAPE_SECONDS}s`,
+            scrape_timeout: `${SCRAPE_SECONDS}s`,
+            evaluation_interval: `${SCRAPE_SECONDS}s`,
+          },
+          rule_files: [join(work, "rules.yaml")],
+          scrape_configs: [
+            {
+              job_name: "zonesync",
+              static_configs: targets.map((t) => ({ targets: [`127.0.0.1:${t.port}`], labels: { pod: t.pod } })),
+            },
+          ],
+        }),
+      );
+      server = startProcess(
+        prometheus,
+        [
+          `--config.file=${join(work, "prometheus.yml")}`,
+          `--storage.tsdb.path=${join(work, "data")}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          "--log.level=warn",
+        ],
+        { logFile: join(work, "prometheus.log") },
+      );
+      const api = async <T>(path: string): Promise<T> =>
+        ((await (await fetch(`http://127.0.0.1:${port}${path}`)).json()) as { data: T }).data;
+      const query = (q: string) =>
+        api<{ result: Array<{ metric: Record<string, string>; value: [number, string] }> }>(
+          `/api/v1/query?query=${encodeURIComponent(q)}`,
+        ).then((d) => d.result);
+      await eventually(
+        async () => (await query("up == 1").catch(() => [])).length === targets.length,
+        60_000,
+        "Prometheus scraping every pod",
+      );
+      expect(await query("zonesync_manager_leader")).toHaveLength(1);
+      expect(await query('zonesync_mirror_target_reachable{link="src"} == 1')).toHaveLength(1);
+      const firing = async () =>
+        (await api<{ alerts: Array<{ labels: Record<string, string>; state: string }> }>("/api/v1/alerts")).alerts.find(
+          (a) => a.labels.alertname === "ZoneSyncTargetUnreachable" && a.labels.link === "src",
+        )?.state === "firing";
+
+      await stopSource();
+      await eventually(async () => (await gauge("zonesync_mirror_target_reachable")) === 0, 60_000, "unreachable");
+      const brokeAt = performance.now();
+      await eventually(firing, 60_000, "ZoneSyncTargetUnreachable firing");
+      const fireSeconds = (performance.now() - brokeAt) / 1000;
+
+      await startSource();
+      await eventually(async () => (await gauge("zonesync_mirror_target_reachable")) === 1, 60_000, "reachable again");
+      const backAt = performance.now();
+      await eventually(async () => !(await firing()), 30_000, "the alert resolved");
+      const resolveSeconds = (performance.now() - backAt) / 1000;
+      console.log(
+        `ZoneSyncTargetUnreachable (for: ${FOR_SECONDS}s, scrape ${SCRAPE_SECONDS}s): fired ${fireSeconds.toFixed(1)} s ` +
+          `after the gauge fell, resolved ${resolveSeconds.toFixed(1)} s after it rose`,
+      );
+      // Pending at the first evaluation after the first scrape that sees 0, firing `for` later; 0.5 s for polling.
+      expect(fireSeconds).toBeGreaterThanOrEqual(FOR_SECONDS - SCRAPE_SECONDS);
+      expect(fireSeconds).toBeLessThanOrEqual(FOR_SECONDS + 2 * SCRAPE_SECONDS + 0.5);
+      expect(resolveSeconds).toBeLessThanOrEqual(2 * SCRAPE_SECONDS + 0.5);
+    } finally {
+      await server?.stop();
+      await dst.delete(Resources.zoneSyncLinks, namespace, "src").catch(() => undefined);
+      await eventually(
+        async () => !(await dst.getOptional(Resources.zoneSyncLinks, namespace, "src")),
+        60_000,
+        "the link gone",
+      ).catch(() => undefined);
+      await helm(["uninstall", "zonesync", "--wait", "--timeout", "60s"]);
+    }
+  });
 });
