@@ -266,6 +266,16 @@ true
 {{- end -}}
 {{- end -}}
 
+{{- define "zonesync.podMonitor.enabled" -}}
+{{- if and .Values.monitoring.podMonitor.enabled (.Capabilities.APIVersions.Has "monitoring.coreos.com/v1/PodMonitor") -}}
+true
+{{- end -}}
+{{- end -}}
+
+{{- define "zonesync.podMonitor.name" -}}
+{{- include "zonesync.fullname" . -}}
+{{- end -}}
+
 {{- define "zonesync.prometheusRule.name" -}}
 {{- printf "%s-alerts" (include "zonesync.fullname" .) -}}
 {{- end -}}

@@ -144,6 +144,26 @@ export const MonitoringValuesSchema = z
       })
       .default({ enabled: true, labels: {} })
       .describe("The alert rules as a PrometheusRule of the Prometheus Operator."),
+    podMonitor: z
+      .strictObject({
+        enabled: z
+          .boolean()
+          .default(true)
+          .describe(
+            "Scrape every zonesync pod (manager, link controllers, MCS controller) on its http port with a PodMonitor; " +
+              "only where the cluster serves monitoring.coreos.com/v1 PodMonitor, so the default is safe anywhere.",
+          ),
+        interval: z
+          .string()
+          .regex(/^[0-9]+(ms|s|m)$/)
+          .default("30s")
+          .describe("The scrape interval (the alert rules' for: durations assume at most 1m)."),
+        labels: stringMap()
+          .default({})
+          .describe("Extra labels on the PodMonitor, to match the Prometheus Operator's podMonitorSelector."),
+      })
+      .default({ enabled: true, interval: "30s", labels: {} })
+      .describe("A PodMonitor of the Prometheus Operator for every zonesync pod."),
     dashboard: z
       .strictObject({
         enabled: z

@@ -433,6 +433,58 @@ describe.each([
     expect(monitoringRules(disabled)).toEqual([]);
   });
 
+  it("renders a PodMonitor of every zonesync pod only where the Operator's API is served", async () => {
+    const operator = ["--api-versions", "monitoring.coreos.com/v1/PodMonitor"];
+    const podMonitors = (manifests: Manifest[]) => manifests.filter((m) => m.kind === "PodMonitor");
+    const monitorRules = (manifests: Manifest[]) =>
+      find(manifests, "Role", "zonesync-manager").rules!.filter((r) => r.resources.includes("podmonitors"));
+
+    const plain = await render(bin(), twoControllers);
+    expect(podMonitors(plain)).toEqual([]);
+    expect(monitorRules(plain)).toEqual([]);
+
+    const values = { ...twoControllers, mcs: { enabled: true }, monitoring: { podMonitor: { interval: "15s" } } };
+    const served = await render(bin(), values, operator);
+    const monitor = find(served, "PodMonitor", "zonesync") as Manifest & {
+      spec: { selector: { matchLabels: Record<string, string> }; podMetricsEndpoints: unknown[] };
+    };
+    expect(monitor.spec.podMetricsEndpoints).toEqual([{ port: "http", path: "/metrics", interval: "15s" }]);
+    // It selects the pods of the manager, of every link controller and of the MCS controller, each with a port http.
+    const workloads = served.filter((m) => m.kind === "Deployment") as Array<
+      Manifest & {
+        spec: {
+          template: {
+            metadata: { labels: Record<string, string> };
+            spec: { containers: Array<{ ports?: Array<{ name: string }> }> };
+          };
+        };
+      }
+    >;
+    expect(workloads.map((d) => d.metadata.name).sort()).toEqual([
+      "zonesync-link-east",
+      "zonesync-link-west",
+      "zonesync-manager",
+      "zonesync-mcs",
+    ]);
+    for (const d of workloads) {
+      expect(d.spec.template.metadata.labels).toMatchObject(monitor.spec.selector.matchLabels);
+      expect(d.spec.template.spec.containers[0]!.ports?.map((p) => p.name)).toContain("http");
+    }
+    expect(monitorRules(served)).toEqual([
+      { apiGroups: ["monitoring.coreos.com"], resources: ["podmonitors"], verbs: ["create"] },
+      {
+        apiGroups: ["monitoring.coreos.com"],
+        resources: ["podmonitors"],
+        resourceNames: ["zonesync"],
+        verbs: ["get", "update", "patch", "delete"],
+      },
+    ]);
+
+    const disabled = await render(bin(), { monitoring: { podMonitor: { enabled: false } } }, operator);
+    expect(podMonitors(disabled)).toEqual([]);
+    expect(monitorRules(disabled)).toEqual([]);
+  });
+
   it("renders the dashboard ConfigMap only when enabled, labelled for the Grafana sidecar", async () => {
     const dashboardMaps = (manifests: Manifest[]) =>
       manifests.filter((m) => m.kind === "ConfigMap" && m.metadata.name === "zonesync-dashboard");
