@@ -316,7 +316,13 @@ describe("planImport: the import from carried records", () => {
       derivedIps: ["10.96.5.5"],
     });
     expect(result.serviceImport).toEqual({
-      spec: { type: "ClusterSetIP", ports: [HTTP], sessionAffinity: "None", ips: ["10.96.5.5"] },
+      spec: {
+        type: "ClusterSetIP",
+        ports: [HTTP],
+        sessionAffinity: "None",
+        internalTrafficPolicy: "Cluster",
+        ips: ["10.96.5.5"],
+      },
       clusters: ["east", "north", "west"],
     });
     expect(condition(result, "Ready").message).toBe("The service is imported from 3 clusters of the clusterset.");
@@ -328,7 +334,12 @@ describe("planImport: the import from carried records", () => {
         labels: { "zonesync.io/mcs": "true", "multicluster.kubernetes.io/service-name": NAME },
         annotations: { "zonesync.io/mirror-hash": result.derivedService?.hash },
       },
-      spec: { type: "ClusterIP", ports: [{ name: "http", protocol: "TCP", port: 80 }], sessionAffinity: "None" },
+      spec: {
+        type: "ClusterIP",
+        ports: [{ name: "http", protocol: "TCP", port: 80 }],
+        sessionAffinity: "None",
+        internalTrafficPolicy: "Cluster",
+      },
     });
     // The derived Service gets its IP from the API server, never from the plan: no selector, no clusterIP.
     expect(spec(result.derivedService)).not.toHaveProperty("clusterIP");
@@ -454,12 +465,18 @@ describe("planImport: the derived Service", () => {
     const headless = service({ clusterIP: "None", ports: [HTTP] });
     const result = local(headless, { derivedIps: ["10.96.5.5"] });
     expect(result.record?.type).toBe("Headless");
-    expect(result.serviceImport?.spec).toEqual({ type: "Headless", ports: [HTTP], sessionAffinity: "None" });
+    expect(result.serviceImport?.spec).toEqual({
+      type: "Headless",
+      ports: [HTTP],
+      sessionAffinity: "None",
+      internalTrafficPolicy: "Cluster",
+    });
     expect(result.serviceImport?.spec).not.toHaveProperty("ips");
     expect(spec(result.derivedService)).toEqual({
       type: "ClusterIP",
       clusterIP: "None",
       ports: [{ name: "http", protocol: "TCP", port: 80 }],
+      internalTrafficPolicy: "Cluster",
     });
   });
 

@@ -545,11 +545,13 @@ describe("traffic policies (Kubernetes 1.21+ and 1.30+; contract cases in test/u
     expectConflict(result, "b", "InternalTrafficPolicyConflict");
   });
 
-  it("an unset internal traffic policy is Cluster: no conflict with an explicit Cluster, none on the import", () => {
+  it("an unset internal traffic policy is Cluster: no conflict with an explicit Cluster, Cluster on the import", () => {
+    // mcs-api conformance: "The InternalTrafficPolicy for a ClusterSetIP ServiceImport should match the exported
+    // service's InternalTrafficPolicy" (a Service of 1.22+ always states one, Cluster by default).
     const result = resolveImport([hello("a", 0), hello("b", 2, { internalTrafficPolicy: "Cluster" })]);
 
     expectNoConflict(result, "a");
-    expect(result.spec).not.toHaveProperty("internalTrafficPolicy");
+    expect(result.spec?.internalTrafficPolicy).toBe("Cluster");
   });
 
   it("with differing service TrafficDistribution: the oldest export's wins, Conflict on every exporting cluster", () => {
@@ -611,6 +613,7 @@ describe("several conflicts at once", () => {
       type: "ClusterSetIP",
       ports: [TCP_42, UDP_42],
       sessionAffinity: "None",
+      internalTrafficPolicy: "Cluster",
       ipFamilies: ["IPv4"],
     });
   });

@@ -72,8 +72,8 @@ export interface ImportSpec {
   sessionAffinityConfig?: SessionAffinityConfig;
   /** Absent when no valid export reports its IP families. */
   ipFamilies?: IPFamily[];
-  /** Only when the winning export's is Local. */
-  internalTrafficPolicy?: "Local";
+  /** The winning export's; Cluster when it states none (Kubernetes before 1.21), as kube-proxy reads it. */
+  internalTrafficPolicy: InternalTrafficPolicy;
   trafficDistribution?: string;
 }
 
@@ -284,10 +284,10 @@ function resolveSpec(candidates: readonly Candidate[]): { spec: ImportSpec; conf
     type: oldest.type,
     ports: merged.ports.sort((a, b) => compareText(a.name ?? "", b.name ?? "")),
     sessionAffinity: oldest.sessionAffinity,
+    internalTrafficPolicy: oldest.internalTrafficPolicy,
   };
   if (oldest.sessionAffinityConfig) spec.sessionAffinityConfig = copyAffinityConfig(oldest.sessionAffinityConfig);
   if (ipFamilies) spec.ipFamilies = [...ipFamilies];
-  if (oldest.internalTrafficPolicy === "Local") spec.internalTrafficPolicy = "Local";
   if (oldest.trafficDistribution !== undefined) spec.trafficDistribution = oldest.trafficDistribution;
   return { spec, conflicts };
 }

@@ -311,7 +311,7 @@ describe("the Multi-Cluster Services API on current Kubernetes", () => {
   const east = planIn("east", eastService, EAST_EXPORTED, westAlone);
   const west = planIn("west", westService, WEST_EXPORTED, eastAlone);
 
-  it("reads internalTrafficPolicy Local and trafficDistribution from the Services; Cluster is the default, not kept", () => {
+  it("reads internalTrafficPolicy Local and trafficDistribution from the Services; Cluster is the default", () => {
     expect(eastService).toMatchObject({ trafficDistribution: "PreferClose" });
     expect(eastService).not.toHaveProperty("internalTrafficPolicy");
     expect(westService).toMatchObject({ internalTrafficPolicy: "Local" });
@@ -324,12 +324,18 @@ describe("the Multi-Cluster Services API on current Kubernetes", () => {
     expect(eastAlone.record).not.toHaveProperty("internalTrafficPolicy");
   });
 
-  it("a single export's ServiceImport and derived Service carry its policies, valid against the CRD schema", () => {
+  it("The InternalTrafficPolicy / TrafficDistribution for a ClusterSetIP ServiceImport should match the exported service's", () => {
     const spec = westAlone.serviceImport?.spec;
     expect(spec).toMatchObject({ type: "ClusterSetIP", internalTrafficPolicy: "Local", ips: ["10.96.200.1"] });
     expect(ServiceImportSpecSchema.parse(spec)).toEqual(spec);
     expect(derivedSpec(westAlone)).toMatchObject({ internalTrafficPolicy: "Local" });
+    // east's Service states Cluster (a 1.22+ server fills it in) and PreferClose: its import says both.
+    expect(eastAlone.serviceImport?.spec).toMatchObject({
+      internalTrafficPolicy: "Cluster",
+      trafficDistribution: "PreferClose",
+    });
     expect(derivedSpec(eastAlone)).toMatchObject({
+      internalTrafficPolicy: "Cluster",
       trafficDistribution: "PreferClose",
     });
   });
@@ -343,7 +349,7 @@ describe("the Multi-Cluster Services API on current Kubernetes", () => {
       const plan = planOf();
       // East exported first: its Cluster policy and PreferClose win in both clusters.
       expect(plan.serviceImport?.spec).toMatchObject({ trafficDistribution: "PreferClose" });
-      expect(plan.serviceImport?.spec).not.toHaveProperty("internalTrafficPolicy");
+      expect(plan.serviceImport?.spec).toMatchObject({ internalTrafficPolicy: "Cluster" });
       expect(plan.serviceImport?.clusters).toEqual(["east", "west"]);
       expect(plan.conditions?.find((c) => c.type === "Conflict")).toMatchObject({
         status: "True",
@@ -351,7 +357,7 @@ describe("the Multi-Cluster Services API on current Kubernetes", () => {
       });
       const derived = derivedSpec(plan);
       expect(derived).toMatchObject({ trafficDistribution: "PreferClose" });
-      expect(derived).not.toHaveProperty("internalTrafficPolicy");
+      expect(derived).toMatchObject({ internalTrafficPolicy: "Cluster" });
     },
   );
 });
