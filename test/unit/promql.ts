@@ -9,18 +9,33 @@ import { execa } from "execa";
 import { Registry } from "prom-client";
 import { stringify } from "yaml";
 import { managerMetrics } from "../../src/manager/metrics.ts";
+import { mcsMetrics } from "../../src/mcs/metrics.ts";
 import { mirrorMetrics } from "../../src/mirror/metrics.ts";
+import { collectRuntimeMetrics } from "../../src/runtime-metrics.ts";
 import { queueMetrics } from "../../src/queue/metrics.ts";
 import { zoneSyncMetrics } from "../../src/zonesync/metrics.ts";
 import { promtool } from "../env/prometheus.ts";
 
-/** The registries of the processes zonesync runs, built as they build them. */
-function registries(): Registry[] {
+/**
+ * The registries of the processes zonesync runs, built as they build them (src/cli/*.ts); with `runtime`, also the
+ * process and Node.js runtime metrics each of them adds.
+ */
+export function processRegistries(runtime = false): Record<"manager" | "linkController" | "mcsController", Registry> {
   const manager = new Registry();
   managerMetrics(manager);
   queueMetrics(manager);
   zoneSyncMetrics(manager);
-  return [manager, mirrorMetrics("example").registry];
+  const processes = {
+    manager,
+    linkController: mirrorMetrics("example").registry,
+    mcsController: mcsMetrics().registry,
+  };
+  if (runtime) for (const registry of Object.values(processes)) collectRuntimeMetrics(registry);
+  return processes;
+}
+
+function registries(): Registry[] {
+  return Object.values(processRegistries());
 }
 
 /** The names of the samples a metric of this type exposes (a histogram's _bucket, _sum and _count). */
