@@ -516,9 +516,11 @@ export class LinkController {
         : undefined;
     if (!lifetime) {
       this.metrics.credentialsExpiry.reset();
+      this.metrics.credentialsRenewable.reset();
       return;
     }
     this.metrics.credentialsExpiry.set(lifetime.expiresAt / 1000);
+    this.metrics.credentialsRenewable.set(secret?.targetServiceAccount ? 1 : 0);
     this.scheduleRenewal();
   }
 

@@ -22,6 +22,8 @@ export interface MirrorMetrics {
   servicesOverCap: Gauge;
   /** When the target token in use expires (Unix seconds); absent for tokens that state no expiry. */
   credentialsExpiry: Gauge;
+  /** 1 when the controller can renew that token itself (the Secret names the target ServiceAccount), else 0. */
+  credentialsRenewable: Gauge;
   /** The controller's work queue (label queue="mirror"). */
   queue: QueueMetrics;
 }
@@ -108,6 +110,11 @@ export function mirrorMetrics(link: string, registry = new Registry()): MirrorMe
     credentialsExpiry: new Gauge({
       name: "zonesync_mirror_credentials_expiry_timestamp_seconds",
       help: "When the target token the controller uses expires (Unix time); renewed before, see --renew-after",
+      registers,
+    }),
+    credentialsRenewable: new Gauge({
+      name: "zonesync_mirror_credentials_renewable",
+      help: "1 when the controller can renew the target token itself (its Secret names the target ServiceAccount)",
       registers,
     }),
     queue: queueMetrics(registry),

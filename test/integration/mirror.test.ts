@@ -850,6 +850,8 @@ describe("link controller: target credentials renew themselves", () => {
     await eventually(async () => hub.getOptional(Resources.services, ns, "web-east"), 15_000, "web mirrored");
     const expiry = async () => (await controller.metrics.credentialsExpiry.get()).values[0]?.value;
     expect(await expiry()).toBe(Math.floor(Date.parse(first.expiresAt) / 1000));
+    // Its Secret names the target ServiceAccount: renewable (ZoneSyncCredentialsNotRenewable stays quiet).
+    expect((await controller.metrics.credentialsRenewable.get()).values[0]?.value).toBe(1);
 
     const renewed = await eventually(
       async () => {

@@ -74,6 +74,7 @@ describe("alert rules", () => {
       [
         "ZoneSyncCredentialsExpired",
         "ZoneSyncCredentialsExpiringSoon",
+        "ZoneSyncCredentialsNotRenewable",
         "ZoneSyncEndpointsStale",
         "ZoneSyncHelmUpgradesFailing",
         "ZoneSyncLinkNoLeader",
