@@ -6,6 +6,7 @@ import {
   MCS_GROUP,
   MCS_VERSION,
   SERVICE_EXPORT_KIND,
+  ServiceExportSpecSchema,
   SERVICE_EXPORT_PLURAL,
   SERVICE_IMPORT_KIND,
   SERVICE_IMPORT_PLURAL,
@@ -225,7 +226,10 @@ export function mcsCrds(): { serviceExport: JsonSchema; serviceImport: JsonSchem
       description:
         "ServiceExport declares that the Service with the same name and namespace as this export should be " +
         "consumable from other clusters.",
-      properties: { status: toStructuralSchema(ServiceExportStatusSchema) },
+      properties: {
+        spec: toStructuralSchema(ServiceExportSpecSchema),
+        status: toStructuralSchema(ServiceExportStatusSchema),
+      },
       printerColumns: [
         {
           name: "Valid",

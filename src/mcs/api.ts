@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConditionSchema, dnsLabel } from "../api/kube-schemas.ts";
+import { ConditionSchema, dnsLabel, stringMap } from "../api/kube-schemas.ts";
 
 /**
  * The Multi-Cluster Services API (KEP-1645) as zonesync serves it: `multicluster.x-k8s.io/v1alpha1` ServiceExport
@@ -91,6 +91,23 @@ export const ServiceImportStatusSchema = z
       .describe("The clusters that export the service."),
   })
   .describe("Where the imported service comes from.");
+
+export const ServiceExportSpecSchema = z
+  .object({
+    exportedLabels: stringMap()
+      .optional()
+      .describe(
+        "Labels to put on the ServiceImport of this service in every cluster (at most 32; keys under kubernetes.io, " +
+          "k8s.io, x-k8s.io and zonesync.io are ignored). The oldest export's win; others are a LabelsConflict.",
+      ),
+    exportedAnnotations: stringMap()
+      .optional()
+      .describe(
+        "Annotations to put on the ServiceImport of this service in every cluster (at most 32, values up to 1 KiB; " +
+          "the same reserved keys). The oldest export's win; others are an AnnotationsConflict.",
+      ),
+  })
+  .describe("What the export adds to the imported service.");
 
 export const ServiceExportStatusSchema = z
   .object({

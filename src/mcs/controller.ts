@@ -12,7 +12,7 @@ import { silentLogger, type Logger } from "../log.ts";
 import { withHash, type Desired, type SliceVersion } from "../mirror/render.ts";
 import { prometheusObserver } from "../queue/metrics.ts";
 import { WorkQueue } from "../queue/workqueue.ts";
-import { MCS_GROUP, MCS_VERSION } from "./api.ts";
+import { MCS_GROUP, MCS_VERSION, SERVICE_IMPORT_PLURAL } from "./api.ts";
 import { mergeExportConditions } from "./conditions.ts";
 import { mcsMetrics } from "./metrics.ts";
 import {
@@ -26,7 +26,7 @@ import {
   type ServiceExportView,
 } from "./model.ts";
 import { derivedServiceName, LABEL_MCS_MANAGED, MCS_SLICE_MANAGER } from "./names.ts";
-import { planImport, type ImportPlan } from "./plan.ts";
+import { importFieldsOf, planImport, serviceFieldsOf, type ImportPlan, type ServiceFields } from "./plan.ts";
 
 export const MCS_FIELD_MANAGER = "zonesync-mcs-controller";
 const REASON_NAME_CONFLICT = "NameConflict";
@@ -71,6 +71,8 @@ export class McsController {
   private derived!: Informer<OwnedView>;
   private sliceType!: ResourceType;
   private sliceVersion!: SliceVersion;
+  private serviceFields!: ServiceFields;
+  private importFields!: ServiceFields;
   private leading = false;
   private running: Promise<void> | undefined;
   /** Import keys whose carried slices were ignored, with the problem last reported (reported once per change). */
@@ -124,6 +126,13 @@ export class McsController {
     const { client } = this.options;
     this.sliceVersion = await servedVersion(client, "discovery.k8s.io");
     this.sliceType = endpointSliceType(this.sliceVersion);
+    this.serviceFields = serviceFieldsOf(await client.serverVersion());
+    // Unreadable (no CRD yet, or no permission): the newer fields are left out rather than refused by the server.
+    this.importFields = importFieldsOf(
+      await client
+        .getOptional(Resources.crds, undefined, `${SERVICE_IMPORT_PLURAL}.${MCS_GROUP}`)
+        .catch(() => undefined),
+    );
     const onError = (err: unknown) => this.logger.warn("watch failed", { error: describeError(err) });
     this.exports = new Informer({
       client,
@@ -244,6 +253,8 @@ export class McsController {
       serviceSlices: this.slicesOfService.get(key),
       carriedSlices: importSlices.filter((s) => s.managedBy === ENDPOINTSLICE_MANAGER),
       derivedIps: derived?.ours ? derived.clusterIPs : [],
+      serviceFields: this.serviceFields,
+      importFields: this.importFields,
     });
     this.reportIgnored(key, plan);
     this.logger.debug("reconcile import", {
@@ -340,8 +351,15 @@ export class McsController {
       if (spec.type === "ClusterSetIP" && ips.length) spec = { ...spec, ips };
     }
     if (existingImport && !existingImport.ours) return this.nameConflict("ServiceImport", namespace, name);
+    const { labels, annotations } = plan.serviceImport;
     const body: KubeObject = {
-      metadata: { name, namespace, labels: { [LABEL_MCS_MANAGED]: "true" } },
+      // The exported labels and annotations never hold a reserved key (exported-metadata.ts): ours cannot be posed.
+      metadata: {
+        name,
+        namespace,
+        labels: { ...labels, [LABEL_MCS_MANAGED]: "true" },
+        ...(Object.keys(annotations).length ? { annotations: { ...annotations } } : {}),
+      },
       spec,
     } as KubeObject;
     // The status is written separately, but the hash covers it: a change of exporters alone is a change.

@@ -149,7 +149,43 @@ describe("toServiceExportView", () => {
         creationTimestamp: "2024-05-01T10:00:00Z",
       },
       conditions: [],
+      // Its own labels and annotations are not exported: only spec.exportedLabels / exportedAnnotations are.
+      exportedLabels: {},
+      exportedAnnotations: {},
+      ignoredExported: 0,
     });
+  });
+
+  it("keeps the acceptable exported labels and annotations, never a reserved or malformed key", () => {
+    const view = toServiceExportView({
+      metadata: { name: "web", namespace: "shop" },
+      spec: {
+        exportedLabels: {
+          tier: "frontend",
+          "example.com/team": "shop",
+          "zonesync.io/mcs": "true",
+          "multicluster.kubernetes.io/service-name": "other",
+          "app.kubernetes.io/managed-by": "me",
+          "sub.x-k8s.io/a": "b",
+          "bad key": "x",
+          long: "v".repeat(64),
+          number: 1,
+        },
+        exportedAnnotations: { note: "a".repeat(1024), huge: "a".repeat(1025), "kubernetes.io/x": "y" },
+      },
+    });
+    expect(view.exportedLabels).toEqual({ "example.com/team": "shop", tier: "frontend" });
+    expect(view.exportedAnnotations).toEqual({ note: "a".repeat(1024) });
+    expect(view.ignoredExported).toBe(9);
+  });
+
+  it("keeps at most 32 exported labels, the first by key", () => {
+    const many = Object.fromEntries(Array.from({ length: 40 }, (_, i) => [`k${String(i).padStart(2, "0")}`, "v"]));
+    const view = toServiceExportView({ metadata: { name: "web", namespace: "shop" }, spec: { exportedLabels: many } });
+    expect(Object.keys(view.exportedLabels ?? {})).toHaveLength(32);
+    expect(view.exportedLabels).toHaveProperty("k00");
+    expect(view.exportedLabels).not.toHaveProperty("k39");
+    expect(view.ignoredExported).toBe(8);
   });
 
   it("keeps well-formed conditions of any type, dropping malformed ones", () => {

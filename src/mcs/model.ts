@@ -11,6 +11,7 @@ import {
   SESSION_AFFINITIES,
   trafficDistribution,
 } from "./api.ts";
+import { exportedEntries } from "./exported-metadata.ts";
 import { ANNOTATION_MCS_EXPORT } from "./names.ts";
 import { MAX_RECORD_BYTES } from "./record.ts";
 
@@ -72,19 +73,32 @@ export interface ServiceExportView extends KubeObject {
   };
   /** Its well-formed conditions (any other implementation's types included). */
   conditions: Condition[];
+  /** spec.exportedLabels and spec.exportedAnnotations, as far as they are acceptable (see exported-metadata.ts). */
+  exportedLabels?: Record<string, string>;
+  exportedAnnotations?: Record<string, string>;
+  /** Entries of those two left out. */
+  ignoredExported?: number;
 }
 
 export function toServiceExportView(raw: unknown): ServiceExportView {
-  const obj = raw as Partial<KubeObject> & { status?: { conditions?: unknown } };
+  const obj = raw as Partial<KubeObject> & {
+    status?: { conditions?: unknown };
+    spec?: { exportedLabels?: unknown; exportedAnnotations?: unknown };
+  };
   const { name = "", namespace = "", uid, resourceVersion, generation, creationTimestamp } = obj.metadata ?? {};
   const listed = Array.isArray(obj.status?.conditions) ? (obj.status.conditions as unknown[]).slice(0, 16) : [];
   const conditions = listed.flatMap((c) => {
     const parsed = conditionSchema.safeParse(c);
     return parsed.success ? [parsed.data] : [];
   });
+  const labels = exportedEntries(obj.spec?.exportedLabels, "label");
+  const annotations = exportedEntries(obj.spec?.exportedAnnotations, "annotation");
   return {
     metadata: { name, namespace, uid, resourceVersion, generation, creationTimestamp },
     conditions,
+    exportedLabels: labels.entries,
+    exportedAnnotations: annotations.entries,
+    ignoredExported: labels.ignored + annotations.ignored,
   };
 }
 

@@ -2,7 +2,10 @@ import { describe, expect, it } from "vitest";
 import type { Desired } from "../mirror/render.ts";
 import { toExportedService, toImportSlice, type ImportSlice, type ServiceExportView } from "./model.ts";
 import { importSliceLabels, importSliceName, MCS_SLICE_MANAGER } from "./names.ts";
-import { planImport, type ImportInputs, type ImportPlan } from "./plan.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parse } from "yaml";
+import { importFieldsOf, planImport, serviceFieldsOf, type ImportInputs, type ImportPlan } from "./plan.ts";
 import { decodeRecord, encodeRecord, type ExportRecord } from "./record.ts";
 
 const NS = "shop";
@@ -324,6 +327,8 @@ describe("planImport: the import from carried records", () => {
         ips: ["10.96.5.5"],
       },
       clusters: ["east", "north", "west"],
+      labels: {},
+      annotations: {},
     });
     expect(condition(result, "Ready").message).toBe("The service is imported from 3 clusters of the clusterset.");
     expect(result.derivedService?.name).toBe(DERIVED);
@@ -338,12 +343,35 @@ describe("planImport: the import from carried records", () => {
         type: "ClusterIP",
         ports: [{ name: "http", protocol: "TCP", port: 80 }],
         sessionAffinity: "None",
-        internalTrafficPolicy: "Cluster",
       },
     });
     // The derived Service gets its IP from the API server, never from the plan: no selector, no clusterIP.
     expect(spec(result.derivedService)).not.toHaveProperty("clusterIP");
     expect(spec(result.derivedService)).not.toHaveProperty("selector");
+  });
+
+  it("publishes the local export's exported labels and annotations in its record; the oldest export's reach the import", () => {
+    const exported: ServiceExportView = {
+      ...serviceExport(),
+      exportedLabels: { team: "east" },
+      exportedAnnotations: { owner: "east@example.com" },
+    };
+    const alone = local(CLUSTER_IP, { serviceExport: exported });
+    expect(alone.record).toMatchObject({ labels: { team: "east" }, annotations: { owner: "east@example.com" } });
+    expect(alone.serviceImport).toMatchObject({ labels: { team: "east" }, annotations: { owner: "east@example.com" } });
+
+    // west's export is older (T_OLD): its labels win, and the local export is told of the conflict.
+    const result = local(CLUSTER_IP, {
+      serviceExport: exported,
+      carriedSlices: [carried("west", encodeRecord(record({ labels: { team: "west" } })))],
+    });
+    expect(result.serviceImport).toMatchObject({ labels: { team: "west" }, annotations: {} });
+    expect(condition(result, "Conflict")).toMatchObject({
+      status: "True",
+      reason: "LabelsConflict,AnnotationsConflict",
+    });
+    // Without any, the record stays as an older zonesync writes it.
+    expect(local(CLUSTER_IP).record).not.toHaveProperty("labels");
   });
 
   it("imports carried records without any local export (no conditions, no own slices)", () => {
@@ -476,7 +504,48 @@ describe("planImport: the derived Service", () => {
       type: "ClusterIP",
       clusterIP: "None",
       ports: [{ name: "http", protocol: "TCP", port: 80 }],
-      internalTrafficPolicy: "Cluster",
+    });
+  });
+
+  it("carries internalTrafficPolicy and trafficDistribution only where the API server declares them", () => {
+    const svc = service({ ports: [HTTP], internalTrafficPolicy: "Local", trafficDistribution: "PreferClose" });
+    const on = (major: string, minor: string) =>
+      spec(local(svc, { serviceFields: serviceFieldsOf({ major, minor }) }).derivedService);
+    // 1.20 (server-side apply would refuse an undeclared field), 1.21 (the policy), 1.30 (both), "1.29+" as EKS says.
+    expect(on("1", "20")).not.toHaveProperty("internalTrafficPolicy");
+    expect(on("1", "20")).not.toHaveProperty("trafficDistribution");
+    expect(on("1", "21")).toMatchObject({ internalTrafficPolicy: "Local" });
+    expect(on("1", "29+")).not.toHaveProperty("trafficDistribution");
+    expect(on("1", "30")).toMatchObject({ internalTrafficPolicy: "Local", trafficDistribution: "PreferClose" });
+    // The import states them either way.
+    expect(local(svc).serviceImport?.spec).toMatchObject({
+      internalTrafficPolicy: "Local",
+      trafficDistribution: "PreferClose",
+    });
+  });
+
+  it("leaves out of the ServiceImport the fields its installed CRD does not declare (another implementation's)", () => {
+    const ours = parse(
+      readFileSync(join(import.meta.dirname, "..", "..", "crds", "multicluster.x-k8s.io_serviceimports.yaml"), "utf8"),
+    ) as unknown;
+    expect(importFieldsOf(ours)).toEqual({ internalTrafficPolicy: true, trafficDistribution: true });
+    const older = {
+      spec: {
+        versions: [
+          { name: "v1alpha1", schema: { openAPIV3Schema: { properties: { spec: { properties: { ports: {} } } } } } },
+        ],
+      },
+    };
+    expect(importFieldsOf(older)).toEqual({ internalTrafficPolicy: false, trafficDistribution: false });
+    expect(importFieldsOf(undefined)).toEqual({ internalTrafficPolicy: false, trafficDistribution: false });
+
+    const svc = service({ ports: [HTTP], internalTrafficPolicy: "Local", trafficDistribution: "PreferClose" });
+    const spec = local(svc, { importFields: importFieldsOf(older) }).serviceImport?.spec;
+    expect(spec).not.toHaveProperty("internalTrafficPolicy");
+    expect(spec).not.toHaveProperty("trafficDistribution");
+    expect(local(svc, { importFields: importFieldsOf(ours) }).serviceImport?.spec).toMatchObject({
+      internalTrafficPolicy: "Local",
+      trafficDistribution: "PreferClose",
     });
   });
 

@@ -1,5 +1,5 @@
 import { renderEndpoints, renderPorts, withHash, type Desired, type SliceVersion } from "../mirror/render.ts";
-import { LABEL_MCS_SERVICE_NAME } from "./api.ts";
+import { LABEL_MCS_SERVICE_NAME, MCS_VERSION } from "./api.ts";
 import type { ExportedService, ImportSlice, ServiceExportView } from "./model.ts";
 import {
   ANNOTATION_MCS_EXPORT,
@@ -30,6 +30,47 @@ export interface ImportInputs {
   carriedSlices: ImportSlice[];
   /** The derived Service's cluster IPs, once it exists (the import's `ips`). */
   derivedIps: string[];
+  /** The Service fields this cluster's API server declares (see serviceFieldsOf); none when absent. */
+  serviceFields?: ServiceFields;
+  /** The ServiceImport fields the installed CRD declares (see importFieldsOf); all when absent. */
+  importFields?: ServiceFields;
+}
+
+/**
+ * Which of the newer ServiceImport fields a ServiceImport CRD declares in its v1alpha1 schema: another
+ * implementation's CRD may predate them, and server-side apply refuses undeclared fields of a custom resource too.
+ */
+export function importFieldsOf(crd: unknown): ServiceFields {
+  const versions = (crd as { spec?: { versions?: unknown } } | undefined)?.spec?.versions;
+  const version = Array.isArray(versions)
+    ? (versions as Array<{ name?: unknown; schema?: { openAPIV3Schema?: unknown } }>).find(
+        (v) => v.name === MCS_VERSION,
+      )
+    : undefined;
+  const spec = (version?.schema?.openAPIV3Schema as { properties?: { spec?: { properties?: unknown } } } | undefined)
+    ?.properties?.spec?.properties;
+  const declared = (field: string) => typeof spec === "object" && spec !== null && Object.hasOwn(spec, field);
+  return {
+    internalTrafficPolicy: declared("internalTrafficPolicy"),
+    trafficDistribution: declared("trafficDistribution"),
+  };
+}
+
+/**
+ * Service fields newer than Kubernetes 1.20 that the derived Service may carry. Server-side apply refuses a field its
+ * server does not declare, so each is written only where the API server knows it.
+ */
+export interface ServiceFields {
+  internalTrafficPolicy: boolean;
+  trafficDistribution: boolean;
+}
+
+/** The fields a Kubernetes version's Service declares: internalTrafficPolicy since 1.21, trafficDistribution 1.30. */
+export function serviceFieldsOf(version: { major: string; minor: string }): ServiceFields {
+  const major = Number.parseInt(version.major, 10);
+  const minor = Number.parseInt(version.minor, 10);
+  const atLeast = (m: number) => major > 1 || (major === 1 && minor >= m);
+  return { internalTrafficPolicy: atLeast(21), trafficDistribution: atLeast(30) };
 }
 
 export interface ImportPlan {
@@ -40,7 +81,13 @@ export interface ImportPlan {
   /** The derived Service's slices that carry the local export (empty when it is not exported or not valid). */
   ownSlices: Desired[];
   /** The ServiceImport and derived Service; absent when no cluster exports the name (both are then removed). */
-  serviceImport?: { spec: ImportSpec & { ips?: string[] }; clusters: string[] };
+  serviceImport?: {
+    spec: ImportSpec & { ips?: string[] };
+    clusters: string[];
+    /** The winning export's exportedLabels and exportedAnnotations, for the ServiceImport's metadata. */
+    labels: Record<string, string>;
+    annotations: Record<string, string>;
+  };
   derivedService?: Desired;
   /** Carried slices that were left out of the import, and why (logged and counted by the controller). */
   ignored: Array<{ slice: string; problem: string }>;
@@ -92,14 +139,19 @@ export function planImport(inputs: ImportInputs): ImportPlan {
   const derived = derivedServiceName(name);
   const ownSlices = record ? renderOwnSlices(inputs, derived, record) : [];
   if (!resolution.spec) return { ...(conditions ? { conditions } : {}), ownSlices, ignored };
-  const spec = resolution.spec;
+  const spec = withoutUndeclared(resolution.spec, inputs.importFields);
   const ips = spec.type === "ClusterSetIP" && inputs.derivedIps.length ? { ips: inputs.derivedIps.slice(0, 2) } : {};
   return {
     ...(conditions ? { conditions } : {}),
     ...(record ? { record } : {}),
     ownSlices,
-    serviceImport: { spec: { ...spec, ...ips }, clusters: resolution.clusters },
-    derivedService: renderDerivedService(namespace, name, derived, spec),
+    serviceImport: {
+      spec: { ...spec, ...ips },
+      clusters: resolution.clusters,
+      labels: resolution.labels,
+      annotations: resolution.annotations,
+    },
+    derivedService: renderDerivedService(namespace, name, derived, resolution.spec, inputs.serviceFields),
     ignored,
   };
 }
@@ -108,6 +160,10 @@ function localExport(inputs: ImportInputs): ClusterExport {
   const { service, serviceExport, clusterId } = inputs;
   // Without a creation time (the API server always sets one) an export counts as the newest, never as the winner.
   const created = serviceExport?.metadata.creationTimestamp ?? new Date(8.64e15).toISOString();
+  const exported = {
+    ...(serviceExport?.exportedLabels ? { exportedLabels: serviceExport.exportedLabels } : {}),
+    ...(serviceExport?.exportedAnnotations ? { exportedAnnotations: serviceExport.exportedAnnotations } : {}),
+  };
   if (!service || service.invalid) {
     return {
       cluster: clusterId,
@@ -136,6 +192,7 @@ function localExport(inputs: ImportInputs): ClusterExport {
     ...(service.ipFamilies ? { ipFamilies: service.ipFamilies } : {}),
     ...(service.internalTrafficPolicy ? { internalTrafficPolicy: service.internalTrafficPolicy } : {}),
     ...(service.trafficDistribution ? { trafficDistribution: service.trafficDistribution } : {}),
+    ...exported,
   };
 }
 
@@ -151,7 +208,18 @@ function toRecord(local: ClusterExport): ExportRecord {
     ...(local.ipFamilies ? { ipFamilies: [...local.ipFamilies] } : {}),
     ...(local.internalTrafficPolicy === "Local" ? { internalTrafficPolicy: "Local" as const } : {}),
     ...(local.trafficDistribution ? { trafficDistribution: local.trafficDistribution } : {}),
+    ...nonEmpty("labels", local.exportedLabels),
+    ...nonEmpty("annotations", local.exportedAnnotations),
   };
+}
+
+function nonEmpty<K extends string>(
+  key: K,
+  entries: Readonly<Record<string, string>> | undefined,
+): Partial<Record<K, Record<string, string>>> {
+  return entries && Object.keys(entries).length > 0
+    ? ({ [key]: { ...entries } } as Record<K, Record<string, string>>)
+    : {};
 }
 
 /** A carried record as a ClusterExport: only valid exports are ever recorded, so its Service is a ClusterIP one. */
@@ -169,6 +237,8 @@ export function fromRecord(cluster: string, record: ExportRecord): ClusterExport
     ...(record.ipFamilies ? { ipFamilies: record.ipFamilies } : {}),
     ...(record.internalTrafficPolicy ? { internalTrafficPolicy: record.internalTrafficPolicy } : {}),
     ...(record.trafficDistribution ? { trafficDistribution: record.trafficDistribution } : {}),
+    ...(record.labels ? { exportedLabels: record.labels } : {}),
+    ...(record.annotations ? { exportedAnnotations: record.annotations } : {}),
   };
 }
 
@@ -197,7 +267,23 @@ function renderOwnSlices(inputs: ImportInputs, derived: string, record: ExportRe
   );
 }
 
-function renderDerivedService(namespace: string, name: string, derived: string, spec: ImportSpec): Desired {
+function withoutUndeclared(spec: ImportSpec, fields: ServiceFields | undefined): ImportSpec {
+  if (!fields) return spec;
+  const { internalTrafficPolicy, trafficDistribution, ...rest } = spec;
+  return {
+    ...rest,
+    ...(fields.internalTrafficPolicy ? { internalTrafficPolicy } : {}),
+    ...(fields.trafficDistribution && trafficDistribution !== undefined ? { trafficDistribution } : {}),
+  };
+}
+
+function renderDerivedService(
+  namespace: string,
+  name: string,
+  derived: string,
+  spec: ImportSpec,
+  fields: ServiceFields = { internalTrafficPolicy: false, trafficDistribution: false },
+): Desired {
   const unnamed = spec.ports.length > 1;
   const taken = new Set(spec.ports.flatMap((p) => (p.name ? [p.name] : [])));
   const generatedName = (p: ImportSpec["ports"][number]): string => {
@@ -230,10 +316,12 @@ function renderDerivedService(namespace: string, name: string, derived: string, 
             },
           }
         : {}),
-      // Fields of 1.21+ and 1.30+: a 1.20 API server drops them, and the content hash keeps that from looking like
-      // drift.
-      ...(spec.internalTrafficPolicy ? { internalTrafficPolicy: spec.internalTrafficPolicy } : {}),
-      ...(spec.trafficDistribution ? { trafficDistribution: spec.trafficDistribution } : {}),
+      ...(fields.internalTrafficPolicy && spec.internalTrafficPolicy
+        ? { internalTrafficPolicy: spec.internalTrafficPolicy }
+        : {}),
+      ...(fields.trafficDistribution && spec.trafficDistribution
+        ? { trafficDistribution: spec.trafficDistribution }
+        : {}),
     },
   });
 }

@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { canonicalJson } from "../api/render.ts";
+import { MAX_EXPORTED_ANNOTATION_BYTES } from "./exported-metadata.ts";
 import { formatIssues } from "../api/kube-schemas.ts";
 import { IP_FAMILIES, PORT_PROTOCOLS, SERVICE_IMPORT_TYPES, SESSION_AFFINITIES, trafficDistribution } from "./api.ts";
 
@@ -29,6 +30,9 @@ export const ExportRecordSchema = z.strictObject({
   // before these fields still reads the records of the Services that do not use them.
   internalTrafficPolicy: z.literal("Local").optional(),
   trafficDistribution: trafficDistribution().optional(),
+  // The export's spec.exportedLabels and exportedAnnotations, when it has any (filtered again where they are read).
+  labels: z.record(z.string().max(317), z.string().max(63)).optional(),
+  annotations: z.record(z.string().max(317), z.string().max(MAX_EXPORTED_ANNOTATION_BYTES)).optional(),
 });
 
 export type ExportRecord = z.infer<typeof ExportRecordSchema>;

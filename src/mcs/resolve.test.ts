@@ -121,7 +121,7 @@ describe("ServiceImport (mcs-api conformance/service_import.go)", () => {
     expect(secondOnly.clusters).toEqual(["b"]);
 
     const none = resolveImport([]);
-    expect(none).toEqual({ spec: undefined, clusters: [], conditions: new Map() });
+    expect(none).toEqual({ spec: undefined, labels: {}, annotations: {}, clusters: [], conditions: new Map() });
   });
 
   describe("A ClusterIP service exported on two clusters", () => {
@@ -583,6 +583,54 @@ describe("traffic policies (Kubernetes 1.21+ and 1.30+; contract cases in test/u
 
     expect(result.spec).not.toHaveProperty("trafficDistribution");
     expectNoConflict(result, "a");
+  });
+});
+
+describe("exported labels and annotations (KEP: Labels and annotations)", () => {
+  it("Only labels and annotations specified as exported in the ServiceExport should be propagated to the ServiceImport", () => {
+    const result = resolveImport([
+      hello("a", 0, { exportedLabels: { "dummy-label": "true" }, exportedAnnotations: { "dummy-annotation": "true" } }),
+    ]);
+    expect(result.labels).toEqual({ "dummy-label": "true" });
+    expect(result.annotations).toEqual({ "dummy-annotation": "true" });
+    expectNoConflict(result, "a");
+  });
+
+  it("with conflicting annotations and labels: the oldest export's win, Conflict on every exporting cluster", () => {
+    const result = resolveImport([
+      hello("a", 0, { exportedLabels: { team: "a" }, exportedAnnotations: { note: "a" } }),
+      hello("b", 2, { exportedLabels: { team: "b" }, exportedAnnotations: { note: "a" } }),
+      hello("c", 4, { exportedLabels: { team: "a" }, exportedAnnotations: { note: "c", more: "x" } }),
+    ]);
+    expect(result.labels).toEqual({ team: "a" });
+    expect(result.annotations).toEqual({ note: "a" });
+    for (const cluster of ["a", "b", "c"]) {
+      expectConflict(result, cluster, "LabelsConflict,AnnotationsConflict");
+    }
+    expect(condition(result, "a", "Conflict").message).toBe(
+      'Conflicting exported labels: using 1 label from the oldest export that sets it, in cluster "a"; 1/3 clusters ' +
+        "disagree. Conflicting exported annotations: using 1 annotation from the oldest export that sets it, in " +
+        'cluster "a"; 1/3 clusters disagree.',
+    );
+  });
+
+  it("none exported and an empty set are the same; the order of keys does not matter", () => {
+    const result = resolveImport([
+      hello("a", 0, { exportedLabels: { x: "1", y: "2" } }),
+      hello("b", 2, { exportedLabels: { y: "2", x: "1" }, exportedAnnotations: {} }),
+    ]);
+    expectNoConflict(result, "b");
+  });
+
+  it("filters what another cluster exports: reserved and malformed keys never reach the import", () => {
+    const result = resolveImport([
+      hello("a", 0, {
+        exportedLabels: { "zonesync.io/mcs": "true", "kubernetes.io/service-name": "x", ok: "yes", "no way": "z" },
+        exportedAnnotations: { "zonesync.io/mirror-hash": "forged" },
+      }),
+    ]);
+    expect(result.labels).toEqual({ ok: "yes" });
+    expect(result.annotations).toEqual({});
   });
 });
 

@@ -21,9 +21,13 @@
  *   SessionAffinityConfigConflict, IPFamilyConflict, InternalTrafficPolicyConflict and TrafficDistributionConflict
  *   (KEP "Headlessness", "Session Affinity"; the last three are the reasons mcs-api's v1beta1 names for them). An
  *   unset internal traffic policy is Cluster; an unset traffic distribution differs from every set one.
+ * - The ServiceImport's labels and annotations are the winning export's `exportedLabels` and `exportedAnnotations`
+ *   (KEP "Labels and annotations"); an export with other ones is a LabelsConflict or AnnotationsConflict.
  * - Valid=True/Valid or False/NoService|InvalidServiceType; Ready=True/Exported for a valid export, False/Failed
  *   otherwise; Conflict=False/NoConflicts or True with the reasons joined by commas, as the API allows.
  */
+
+import { exportedEntries, sameEntries } from "./exported-metadata.ts";
 
 export type ServiceImportType = "ClusterSetIP" | "Headless";
 export type PortProtocol = "TCP" | "UDP" | "SCTP";
@@ -61,6 +65,9 @@ export interface ClusterExport {
   /** Unset is Cluster. */
   internalTrafficPolicy?: InternalTrafficPolicy;
   trafficDistribution?: string;
+  /** The ServiceExport's spec.exportedLabels / exportedAnnotations (untrusted: filtered here again). */
+  exportedLabels?: Readonly<Record<string, string>>;
+  exportedAnnotations?: Readonly<Record<string, string>>;
 }
 
 /** The ServiceImport spec without the clusterset IPs, which the caller allocates for type ClusterSetIP. */
@@ -72,8 +79,11 @@ export interface ImportSpec {
   sessionAffinityConfig?: SessionAffinityConfig;
   /** Absent when no valid export reports its IP families. */
   ipFamilies?: IPFamily[];
-  /** The winning export's; Cluster when it states none (Kubernetes before 1.21), as kube-proxy reads it. */
-  internalTrafficPolicy: InternalTrafficPolicy;
+  /**
+   * The winning export's; Cluster when it states none (Kubernetes before 1.21), as kube-proxy reads it. Always set
+   * here; left out of a ServiceImport whose CRD does not declare it.
+   */
+  internalTrafficPolicy?: InternalTrafficPolicy;
   trafficDistribution?: string;
 }
 
@@ -89,6 +99,9 @@ export interface ExportCondition {
 export interface ImportResolution {
   /** Undefined when no export is valid: the ServiceImport should not exist. */
   spec: ImportSpec | undefined;
+  /** The ServiceImport's labels and annotations besides the implementation's own: the winning export's. */
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
   /** The valid exporting clusters (the ServiceImport's status.clusters), sorted. */
   clusters: string[];
   /**
@@ -113,6 +126,8 @@ export const EXPORT_REASONS = {
   ipFamilyConflict: "IPFamilyConflict",
   internalTrafficPolicyConflict: "InternalTrafficPolicyConflict",
   trafficDistributionConflict: "TrafficDistributionConflict",
+  labelsConflict: "LabelsConflict",
+  annotationsConflict: "AnnotationsConflict",
 } as const;
 
 /** At most this many ports of one export are considered, and the import has at most this many (its CRD's limit). */
@@ -140,6 +155,8 @@ interface Candidate {
   ipFamilies: IPFamily[] | undefined;
   internalTrafficPolicy: InternalTrafficPolicy;
   trafficDistribution: string | undefined;
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
 }
 
 interface Conflict {
@@ -169,9 +186,11 @@ export function resolveImport(exports: readonly ClusterExport[]): ImportResoluti
   }
 
   let spec: ImportSpec | undefined;
+  let metadata = { labels: {}, annotations: {} };
   if (candidates.length > 0) {
     const resolved = resolveSpec(candidates);
     spec = resolved.spec;
+    metadata = { labels: { ...candidates[0]!.labels }, annotations: { ...candidates[0]!.annotations } };
     const conflict = conflictCondition(resolved.conflicts);
     // Ready ("exported to some control plane or data plane or ready to be pulled") holds for every valid export,
     // conflicted or not: precedence decides the import's values but excludes no cluster's endpoints. It describes
@@ -189,6 +208,7 @@ export function resolveImport(exports: readonly ClusterExport[]): ImportResoluti
 
   return {
     spec,
+    ...metadata,
     clusters: candidates.map((c) => c.cluster).sort(compareText),
     conditions: new Map([...conditions].sort(([a], [b]) => compareText(a, b))),
   };
@@ -278,6 +298,20 @@ function resolveSpec(candidates: readonly Candidate[]): { spec: ImportSpec; conf
       reason: EXPORT_REASONS.trafficDistributionConflict,
       message: conflictMessage("traffic distribution", value, oldest.cluster, distributionDissent, total),
     });
+  }
+
+  for (const [field, reason, noun] of [
+    ["labels", EXPORT_REASONS.labelsConflict, "exported labels"],
+    ["annotations", EXPORT_REASONS.annotationsConflict, "exported annotations"],
+  ] as const) {
+    const dissent = candidates.filter((c) => !sameEntries(c[field], oldest[field])).length;
+    if (dissent > 0) {
+      const count = Object.keys(oldest[field]).length;
+      conflicts.push({
+        reason,
+        message: conflictMessage(noun, plural(count, field.slice(0, -1)), oldest.cluster, dissent, total),
+      });
+    }
   }
 
   const spec: ImportSpec = {
@@ -448,6 +482,8 @@ function candidateOf(exp: ClusterExport): Candidate {
       typeof exp.trafficDistribution === "string" && TRAFFIC_DISTRIBUTION.test(exp.trafficDistribution)
         ? exp.trafficDistribution
         : undefined,
+    labels: exportedEntries(exp.exportedLabels, "label").entries,
+    annotations: exportedEntries(exp.exportedAnnotations, "annotation").entries,
   };
 }
 

@@ -2,7 +2,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parse } from "yaml";
-import type { KubeObject } from "../../src/kube/client.ts";
+import type { KubeClient, KubeObject } from "../../src/kube/client.ts";
 import { endpointSliceType, Resources, servedVersion, type ResourceType } from "../../src/kube/resources.ts";
 import { createLogger } from "../../src/log.ts";
 import { LABEL_MCS_SERVICE_NAME, LABEL_MCS_SOURCE_CLUSTER } from "../../src/mcs/api.ts";
@@ -194,6 +194,55 @@ describe("MCS conformance (ported), one cluster", () => {
     });
     await eventually(async () => (await condition(ns, "later", "Valid"))?.status === "True", 20_000, "Valid=True");
     await eventually(() => importOf(ns, "later"), 20_000, "the ServiceImport");
+  });
+
+  it("Only labels and annotations specified as exported in the ServiceExport should be propagated to the ServiceImport", async () => {
+    const ns = uniqueName("mcs");
+    await createNamespace(hub, ns);
+    await hub.create(Resources.services, {
+      metadata: { name: "labelled", namespace: ns, labels: { "svc-label": "x" }, annotations: { "svc-note": "x" } },
+      spec: { ports: [{ port: 80 }] },
+    });
+    await hub.create(Resources.serviceExports, {
+      metadata: { name: "labelled", namespace: ns, labels: { "own-label": "x" } },
+      spec: {
+        exportedLabels: { "dummy-label": "true", "zonesync.io/mcs": "false" },
+        exportedAnnotations: { "dummy-annotation": "true" },
+      },
+    });
+    const imported = await eventually(
+      async () => {
+        const si = await importOf(ns, "labelled");
+        return si?.metadata.labels?.["dummy-label"] ? si : undefined;
+      },
+      20_000,
+      "the ServiceImport with the exported label",
+    );
+    expect(imported.metadata.annotations).toMatchObject({ "dummy-annotation": "true" });
+    expect(imported.metadata.annotations).not.toHaveProperty("svc-note");
+    expect(imported.metadata.labels).not.toHaveProperty("svc-label");
+    expect(imported.metadata.labels).not.toHaveProperty("own-label");
+    // A reserved key is never taken from an export: zonesync's own label says the import is zonesync's.
+    expect(imported.metadata.labels).toMatchObject({ "zonesync.io/mcs": "true" });
+
+    // Unexported labels leave the import (server-side apply drops what the field manager no longer sets).
+    await hub.patch(
+      Resources.serviceExports,
+      ns,
+      "labelled",
+      { spec: { exportedLabels: { "dummy-label": null, "other-label": "1" }, exportedAnnotations: null } },
+      { strategy: "merge" },
+    );
+    const updated = await eventually(
+      async () => {
+        const si = await importOf(ns, "labelled");
+        return si?.metadata.labels?.["other-label"] ? si : undefined;
+      },
+      20_000,
+      "the ServiceImport with the new exported label",
+    );
+    expect(updated.metadata.labels).not.toHaveProperty("dummy-label");
+    expect(updated.metadata.annotations).not.toHaveProperty("dummy-annotation");
   });
 
   it("The SessionAffinity for a ClusterSetIP ServiceImport should match the exported service's SessionAffinity", async () => {
@@ -664,5 +713,49 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     const checked = await mcsCheck(["west", "hub"]);
     expect(checked("west", "mcs.exports").result).toBe("error");
     expect(checked("west", "mcs.exports").error).toMatch(new RegExp(`in conflict: ${ns}/api \\(PortConflict`));
+  });
+
+  it("A service exported on two clusters with conflicting annotations and labels should report a Conflict condition on each ServiceExport and use the oldest export's", async () => {
+    const ns = uniqueName("mesh");
+    for (const client of [hub, east, west]) await createNamespace(client, ns);
+    for (const client of [east, west]) {
+      await client.create(Resources.services, {
+        metadata: { name: "tagged", namespace: ns },
+        spec: { ports: [{ name: "http", port: 80 }] },
+      });
+    }
+    const exportFrom = (client: KubeClient, team: string) =>
+      client.create(Resources.serviceExports, {
+        metadata: { name: "tagged", namespace: ns },
+        spec: { exportedLabels: { team }, exportedAnnotations: { owner: `${team}@example.com` } },
+      });
+    await exportFrom(east, "east");
+    await sleep(1100); // creation timestamps have whole seconds: east is older
+    await exportFrom(west, "west");
+    for (const client of [east, west]) {
+      const conflict = await eventually(
+        async () => {
+          const e = await client.get<ServiceExport>(Resources.serviceExports, ns, "tagged");
+          const c = e.status?.conditions?.find((x) => x.type === "Conflict");
+          return c?.status === "True" ? c : undefined;
+        },
+        20_000,
+        "Conflict=True",
+      );
+      expect(conflict.reason).toBe("LabelsConflict,AnnotationsConflict");
+    }
+    // Every cluster's import carries the oldest export's: east's.
+    for (const client of [hub, east, west]) {
+      const imported = await eventually(
+        async () => {
+          const i = await client.getOptional<ServiceImport>(Resources.serviceImports, ns, "tagged");
+          return i?.status?.clusters?.length === 2 ? i : undefined;
+        },
+        20_000,
+        "the import from both clusters",
+      );
+      expect(imported.metadata.labels).toMatchObject({ team: "east" });
+      expect(imported.metadata.annotations).toMatchObject({ owner: "east@example.com" });
+    }
   });
 });

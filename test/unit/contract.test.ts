@@ -9,7 +9,7 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { apiVersionOf, resourceForObject, resourcePath, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { ServiceImportSpecSchema } from "../../src/mcs/api.ts";
 import { toExportedService, toImportSlice, type ExportedService, type ServiceExportView } from "../../src/mcs/model.ts";
-import { planImport, type ImportPlan } from "../../src/mcs/plan.ts";
+import { planImport, serviceFieldsOf, type ImportPlan } from "../../src/mcs/plan.ts";
 import { toTargetService, toTargetSlice } from "../../src/mirror/model.ts";
 import { mirrorSliceName } from "../../src/mirror/naming.ts";
 import { renderService, renderSlices, type MirrorContext } from "../../src/mirror/render.ts";
@@ -302,6 +302,7 @@ describe("the Multi-Cluster Services API on current Kubernetes", () => {
       serviceSlices: [toImportSlice(ipv4Raw)],
       carriedSlices: carried,
       derivedIps: ["10.96.200.1"],
+      serviceFields: serviceFieldsOf({ major: "1", minor: "32" }),
     });
   }
 
