@@ -457,6 +457,33 @@ const rows: Array<{ title: string; panels: Array<Sized<Panel>> }> = [
     ],
   },
   {
+    title: "Multi-Cluster Services",
+    panels: [
+      stat({
+        title: "MCS controller leader",
+        description: "MCS controller replicas holding the zonesync-mcs Lease (none when mcs.enabled is off).",
+        queries: [{ expr: "sum(zonesync_mcs_leader)", legend: "leaders" }],
+        mappings: states([0, "no leader", RED], [1, "led", GREEN]),
+        thresholds: thresholds([null, RED], [1, GREEN], [2, ORANGE]),
+        w: 4,
+      }),
+      stat({
+        title: "ServiceImports",
+        description: "ServiceImports the MCS controller keeps in this cluster.",
+        queries: [{ expr: "max(zonesync_mcs_service_imports)", legend: "imports" }],
+        thresholds: thresholds([null, GREEN]),
+        w: 4,
+      }),
+      timeseries({
+        title: "Local ServiceExports by state",
+        description: "This cluster's ServiceExports: valid, invalid (Valid=False) and conflicted (Conflict=True).",
+        queries: [{ expr: "max by (state) (zonesync_mcs_service_exports)", legend: "{{state}}" }],
+        unit: "short",
+        w: 16,
+      }),
+    ],
+  },
+  {
     title: "Work queues",
     panels: [
       timeseries({

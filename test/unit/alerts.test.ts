@@ -50,6 +50,7 @@ const NOT_PER_LINK = new Set([
   "ZoneSyncManagerNoLeader",
   "ZoneSyncHelmUpgradesFailing",
   "ZoneSyncZoneSyncConfigInvalid",
+  "ZoneSyncServiceExportsConflicted",
 ]);
 
 const temps: string[] = [];
@@ -81,6 +82,7 @@ describe("alert rules", () => {
         "ZoneSyncLinkNotReady",
         "ZoneSyncManagerNoLeader",
         "ZoneSyncMirrorNameConflicts",
+        "ZoneSyncServiceExportsConflicted",
         "ZoneSyncTargetUnreachable",
         "ZoneSyncZoneSyncConfigInvalid",
       ].sort(),

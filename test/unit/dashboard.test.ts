@@ -53,7 +53,15 @@ describe("Grafana dashboard", () => {
   });
 
   it("has the rows the issue asks for, each panel described, sized and on the picked data source", () => {
-    expect(rows.map((r) => r.title)).toEqual(["Links", "Lag", "Mirrors", "Credentials", "Manager", "Work queues"]);
+    expect(rows.map((r) => r.title)).toEqual([
+      "Links",
+      "Lag",
+      "Mirrors",
+      "Credentials",
+      "Manager",
+      "Multi-Cluster Services",
+      "Work queues",
+    ]);
     const ids = (shipped.panels ?? []).map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     for (const panel of panels) {
