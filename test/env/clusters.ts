@@ -7,7 +7,7 @@ import { KubeClient } from "../../src/kube/client.ts";
 import { ensureBinaries, type Binaries } from "./binaries.ts";
 import { freePort } from "./ports.ts";
 import { podsAdmitted } from "./namespaces.ts";
-import { eventually } from "./wait.ts";
+import { AbortWait, eventually } from "./wait.ts";
 import { reapLeftovers, startProcess, type ManagedProcess } from "./processes.ts";
 
 export interface Cluster {
@@ -48,6 +48,13 @@ export interface StartOptions {
 }
 
 const ETCD_DATA_PARENT = existsSync("/dev/shm") ? "/dev/shm" : tmpdir();
+
+/** A process that exited while it was being waited for, with the end of its log. */
+function exitedError(what: string, dir: string): Error {
+  const log = join(dir, "kube-apiserver.log");
+  const tail = existsSync(log) ? readFileSync(log, "utf8").trimEnd().split("\n").slice(-15).join("\n") : "(no log)";
+  return new Error(`${what} exited; the end of ${log}:\n${tail}`);
+}
 
 async function waitFor(what: string, timeoutMs: number, probe: () => Promise<boolean>): Promise<void> {
   await eventually(probe, timeoutMs, what);
@@ -198,8 +205,8 @@ export async function startClusters(names: string[], options: StartOptions = {})
           );
           const proc = internal.apiserver;
           await waitFor(`kube-apiserver of ${name}`, 60_000, async () => {
-            if (proc.child.exitCode !== null)
-              throw new Error(`kube-apiserver of ${name} exited; see ${dir}/kube-apiserver.log`);
+            // Said at once, with the end of its log (the folder is removed with the clusters), not 60 s later.
+            if (proc.child.exitCode !== null) throw new AbortWait(exitedError(`kube-apiserver of ${name}`, dir));
             if (!existsSync(certFile)) return false;
             const client = KubeClient.fromString(
               kubeconfigYaml([{ name, server, caPem: readFileSync(certFile, "utf8"), token }]),

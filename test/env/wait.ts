@@ -1,4 +1,13 @@
 import { sleep } from "../../src/sleep.ts";
+
+/** Thrown by a probe to end `eventually` at once with `cause` (waiting longer cannot help, e.g. a process died). */
+export class AbortWait extends Error {
+  constructor(cause: Error) {
+    super(cause.message, { cause });
+    this.name = "AbortWait";
+  }
+}
+
 /**
  * Polls until `probe` returns a value that is not undefined/false, or fails with the last error after timeoutMs.
  * One polling loop for the test environment, the tests and `npm start`.
@@ -16,6 +25,7 @@ export async function eventually<T>(
       const value = await probe();
       if (value !== undefined && value !== false) return value;
     } catch (err) {
+      if (err instanceof AbortWait) throw err.cause;
       lastError = err;
     }
     await sleep(intervalMs);
