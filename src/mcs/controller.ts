@@ -3,6 +3,7 @@ import { ENDPOINTSLICE_MANAGER, LABEL_ENDPOINTSLICE_MANAGED_BY } from "../api/na
 import type { KubeClient, KubeObject } from "../kube/client.ts";
 import { updateWithRetry } from "../kube/conflict.ts";
 import { describeError } from "../kube/errors.ts";
+import { isFalse, isTrue } from "../kube/conditions.ts";
 import { EventRecorder } from "../kube/events.ts";
 import { Informer, splitKey, type InformerIndex } from "../kube/informer.ts";
 import { LeaderElector } from "../kube/leader.ts";
@@ -179,11 +180,10 @@ export class McsController {
       imports: () => this.imports.list().filter((i) => i.ours).length,
       exports: () => {
         const counts = { valid: 0, invalid: 0, conflicted: 0 };
-        for (const e of this.exports.list()) {
-          const status = (type: string) => e.conditions.find((c) => c.type === type)?.status;
-          if (status("Valid") === "False") counts.invalid++;
-          else if (status("Valid") === "True") counts.valid++;
-          if (status("Conflict") === "True") counts.conflicted++;
+        for (const { conditions } of this.exports.list()) {
+          if (isFalse(conditions, "Valid")) counts.invalid++;
+          else if (isTrue(conditions, "Valid")) counts.valid++;
+          if (isTrue(conditions, "Conflict")) counts.conflicted++;
         }
         return counts;
       },

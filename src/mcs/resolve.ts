@@ -27,6 +27,7 @@
  *   otherwise; Conflict=False/NoConflicts or True with the reasons joined by commas, as the API allows.
  */
 
+import { trafficDistribution } from "./api.ts";
 import { exportedEntries, sameEntries } from "./exported-metadata.ts";
 
 export type ServiceImportType = "ClusterSetIP" | "Headless";
@@ -140,8 +141,6 @@ const MAX_LISTED_CLASHES = 5;
 const EXPORTABLE_TYPES: ReadonlySet<string> = new Set(["ClusterIP", "NodePort", "LoadBalancer"]);
 const PROTOCOLS: ReadonlySet<string> = new Set(["TCP", "UDP", "SCTP"]);
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-/** The shape of a Service's trafficDistribution values ("PreferClose", ...); anything else counts as unset. */
-const TRAFFIC_DISTRIBUTION = /^[A-Za-z][A-Za-z0-9]{0,62}$/;
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/i;
 
 /** A valid export, its fields checked and normalized. */
@@ -478,10 +477,10 @@ function candidateOf(exp: ClusterExport): Candidate {
       sessionAffinity === "ClientIP" ? normalizeAffinityConfig(exp.sessionAffinityConfig) : undefined,
     ipFamilies: normalizeFamilies(exp.ipFamilies),
     internalTrafficPolicy: exp.internalTrafficPolicy === "Local" ? "Local" : "Cluster",
-    trafficDistribution:
-      typeof exp.trafficDistribution === "string" && TRAFFIC_DISTRIBUTION.test(exp.trafficDistribution)
-        ? exp.trafficDistribution
-        : undefined,
+    // The one rule for the field's shape (api.ts); anything else counts as unset.
+    trafficDistribution: trafficDistribution().safeParse(exp.trafficDistribution).success
+      ? exp.trafficDistribution
+      : undefined,
     labels: exportedEntries(exp.exportedLabels, "label").entries,
     annotations: exportedEntries(exp.exportedAnnotations, "annotation").entries,
   };
