@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { TestProject } from "vitest/node";
+import { ensureDistBuilt } from "./env/dist.ts";
 import { shareable, startEnvironment, type Environment, type SharedEnvironment } from "./env/index.ts";
 
 declare module "vitest" {
@@ -12,6 +13,7 @@ let env: Environment | undefined;
 
 /** One set of real clusters (hub, east, west) for the whole run; each test works in namespaces of its own. */
 export async function setup(project: TestProject): Promise<void> {
+  ensureDistBuilt((m) => process.stderr.write(`[build] ${m}\n`));
   // For development: reuse clusters started by `npm run clusters -- up hub east west` (it writes env.json).
   const reuse = process.env.ZONESYNC_TEST_ENV;
   if (reuse) {
