@@ -121,10 +121,11 @@ describe("MCS conformance (ported), one cluster", () => {
     const imported = await eventually(
       async () => {
         const i = await importOf(ns, "web");
-        return i?.spec.ips?.length ? i : undefined;
+        // The exporters are in the status subresource, written right after the spec: ready is both.
+        return i?.spec.ips?.length && i.status?.clusters?.length ? i : undefined;
       },
       20_000,
-      "the ServiceImport with its IP",
+      "the ServiceImport with its IP and its exporter",
     );
     const readyMs = Date.now() - exported;
     const derived = await hub.get<KubeObject & { spec: { clusterIP: string; selector?: unknown } }>(
