@@ -8,25 +8,17 @@
  *   kube-dns.kube-system.svc.cluster.local only resolves inside a cluster;
  * - the TLS mount path becomes a temporary folder with a throwaway self-signed certificate (made by openssl).
  *
- * nginx is found at $NGINX_BIN or /usr/sbin/nginx (Debian: apt-get install nginx-light libnginx-mod-stream,
- * which test/env/provision.sh does); without it, or without its stream module, the tests are skipped.
+ * nginx is found at $NGINX_BIN, else on $PATH or in /usr/sbin (Debian: apt-get install nginx-light
+ * libnginx-mod-stream, which test/env/provision.sh does). Never skipped: without it, or without its stream module,
+ * the tests fail and say what to do.
  */
 import { spawnSync } from "node:child_process";
-import {
-  accessSync,
-  constants,
-  copyFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { isIP } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { locateExecutable } from "../../test/env/executables.ts";
 import { TLS_MOUNT_PATH } from "./tls.ts";
 import { GOLDEN_CASES } from "./testdata/cases.ts";
 
@@ -36,18 +28,13 @@ interface Nginx {
   loadStream: string;
 }
 
-function isExecutable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 function findNginx(): Nginx | string {
-  const bin = process.env["NGINX_BIN"] || "/usr/sbin/nginx";
-  if (!isExecutable(bin)) return `no nginx binary at ${bin} (set NGINX_BIN, or apt-get install nginx-light)`;
+  const bin = locateExecutable("nginx", process.env["NGINX_BIN"], ["/usr/sbin"]);
+  if (bin === undefined) {
+    return process.env["NGINX_BIN"]
+      ? `NGINX_BIN=${process.env["NGINX_BIN"]} is not an executable file`
+      : "nginx is not on $PATH nor in /usr/sbin: run `npm test` (test/env/provision.sh installs Debian's nginx-light)";
+  }
   const version = spawnSync(bin, ["-V"], { encoding: "utf8" });
   const build = `${version.stdout}${version.stderr}`;
   if (version.status !== 0) return `${bin} -V failed: ${build.trim()}`;
@@ -91,84 +78,78 @@ function localResolverLine(line: string): string {
 
 const nginx = findNginx();
 const openssl = findOpenssl();
-const skipReason = typeof nginx === "string" ? nginx : undefined;
+describe("nginx -t on the golden files", () => {
+  let root = "";
+  let tlsDir = "";
 
-describe.skipIf(skipReason !== undefined)(
-  `nginx -t on the golden files${skipReason ? ` (skipped: ${skipReason})` : ""}`,
-  () => {
-    let root = "";
-    let tlsDir = "";
+  beforeAll(() => {
+    root = mkdtempSync(join(tmpdir(), "zonesync-nginx-"));
+    tlsDir = join(root, "tls");
+    mkdirSync(tlsDir);
+    if (typeof nginx === "string") throw new Error(nginx);
+    if (openssl === undefined) throw new Error("openssl is not on $PATH (test/env/provision.sh installs it)");
+    const made = spawnSync(
+      openssl,
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:prime256v1",
+        "-nodes",
+        "-keyout",
+        join(tlsDir, "tls.key"),
+        "-out",
+        join(tlsDir, "tls.crt"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=nginx-ingress-deployment-hl.nginx-ingress.svc.cluster.local",
+      ],
+      { encoding: "utf8" },
+    );
+    if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
+    copyFileSync(join(tlsDir, "tls.crt"), join(tlsDir, "ca.crt"));
+  });
+  afterAll(() => {
+    if (root !== "") rmSync(root, { recursive: true, force: true });
+  });
 
-    beforeAll(() => {
-      root = mkdtempSync(join(tmpdir(), "zonesync-nginx-"));
-      tlsDir = join(root, "tls");
-      mkdirSync(tlsDir);
-      if (openssl === undefined) return;
-      const made = spawnSync(
-        openssl,
-        [
-          "req",
-          "-x509",
-          "-newkey",
-          "ec",
-          "-pkeyopt",
-          "ec_paramgen_curve:prime256v1",
-          "-nodes",
-          "-keyout",
-          join(tlsDir, "tls.key"),
-          "-out",
-          join(tlsDir, "tls.crt"),
-          "-days",
-          "1",
-          "-subj",
-          "/CN=nginx-ingress-deployment-hl.nginx-ingress.svc.cluster.local",
-        ],
-        { encoding: "utf8" },
-      );
-      if (made.status !== 0) throw new Error(`openssl could not make a test certificate: ${made.stderr}`);
-      copyFileSync(join(tlsDir, "tls.crt"), join(tlsDir, "ca.crt"));
+  /** Runs `nginx -t -q` on a stream snippet in its own prefix folder. */
+  function check(name: string, snippet: string): { status: number | null; output: string } {
+    if (typeof nginx === "string") throw new Error(nginx);
+    const dir = join(root, "cases", name);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "zone-sync.conf"), snippet);
+    const main = [
+      nginx.loadStream,
+      `pid ${join(dir, "nginx.pid")};`,
+      `error_log ${join(dir, "error.log")};`,
+      "events {}",
+      `stream { include ${join(dir, "zone-sync.conf")}; }`,
+      "",
+    ].join("\n");
+    writeFileSync(join(dir, "nginx.conf"), main);
+    const args = ["-t", "-q", "-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
+    const result = spawnSync(nginx.bin, args, { encoding: "utf8" });
+    return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
+  }
+
+  for (const c of GOLDEN_CASES.filter((g) => g.renders !== false)) {
+    it(c.name, () => {
+      const golden = readFileSync(new URL(`./testdata/${c.name}.conf`, import.meta.url), "utf8");
+      const snippet = adaptForOpenSourceNginx(golden, tlsDir);
+      expect(snippet).not.toMatch(/zone_sync/);
+      const result = check(c.name, snippet);
+      expect(result.output).toBe("");
+      expect(result.status).toBe(0);
     });
-    afterAll(() => {
-      if (root !== "") rmSync(root, { recursive: true, force: true });
-    });
+  }
 
-    /** Runs `nginx -t -q` on a stream snippet in its own prefix folder. */
-    function check(name: string, snippet: string): { status: number | null; output: string } {
-      if (typeof nginx === "string") throw new Error(nginx);
-      const dir = join(root, "cases", name);
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(join(dir, "zone-sync.conf"), snippet);
-      const main = [
-        nginx.loadStream,
-        `pid ${join(dir, "nginx.pid")};`,
-        `error_log ${join(dir, "error.log")};`,
-        "events {}",
-        `stream { include ${join(dir, "zone-sync.conf")}; }`,
-        "",
-      ].join("\n");
-      writeFileSync(join(dir, "nginx.conf"), main);
-      const args = ["-t", "-q", "-p", `${dir}/`, "-c", join(dir, "nginx.conf"), "-e", join(dir, "error.log")];
-      const result = spawnSync(nginx.bin, args, { encoding: "utf8" });
-      return { status: result.status, output: `${result.stdout}${result.stderr}`.trim() };
-    }
-
-    for (const c of GOLDEN_CASES.filter((g) => g.renders !== false)) {
-      const needsTls = c.data["zone-sync-tls"] === "true";
-      const reason = needsTls && openssl === undefined ? " (skipped: no openssl to make a test certificate)" : "";
-      it.skipIf(reason !== "")(`${c.name}${reason}`, () => {
-        const golden = readFileSync(new URL(`./testdata/${c.name}.conf`, import.meta.url), "utf8");
-        const snippet = adaptForOpenSourceNginx(golden, tlsDir);
-        expect(snippet).not.toMatch(/zone_sync/);
-        const result = check(c.name, snippet);
-        expect(result.output).toBe("");
-        expect(result.status).toBe(0);
-      });
-    }
-
-    it("notices a broken snippet (the check is real)", () => {
-      const result = check("broken", "server {\n    listen 12345;\n    no_such_directive on;\n}\n");
-      expect(result.status).not.toBe(0);
-      expect(result.output).toMatch(/unknown directive "no_such_directive"/);
-    });
-  },
-);
+  it("notices a broken snippet (the check is real)", () => {
+    const result = check("broken", "server {\n    listen 12345;\n    no_such_directive on;\n}\n");
+    expect(result.status).not.toBe(0);
+    expect(result.output).toMatch(/unknown directive "no_such_directive"/);
+  });
+});

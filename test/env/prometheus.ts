@@ -1,5 +1,4 @@
-import { accessSync, constants } from "node:fs";
-import { delimiter, join } from "node:path";
+import { locateExecutable } from "./executables.ts";
 
 /** The binaries of Debian's prometheus package, provisioned by test/env/provision.sh. */
 export interface PrometheusBinaries {
@@ -7,20 +6,8 @@ export interface PrometheusBinaries {
   prometheus: string;
 }
 
-function executable(path: string): boolean {
-  try {
-    accessSync(path, constants.X_OK);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** `override` when set, else the first executable `name` on $PATH, else the package's path under /usr/bin. */
 function locate(name: string, override: string | undefined): string | undefined {
-  if (override) return executable(override) ? override : undefined;
-  const dirs = [...(process.env.PATH ?? "").split(delimiter).filter(Boolean), "/usr/bin"];
-  return dirs.map((dir) => join(dir, name)).find(executable);
+  return locateExecutable(name, override, ["/usr/bin"]);
 }
 
 /** promtool and prometheus when both are there ($ZONESYNC_PROMTOOL, $ZONESYNC_PROMETHEUS, else $PATH), else undefined. */

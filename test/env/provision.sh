@@ -76,7 +76,7 @@ apt_install() {
 if (( need_etcd )); then apt_install etcd-server; fi
 
 # Open-source nginx with its stream module, and openssl: src/zonesync/nginx.test.ts checks the rendered zone-sync
-# config with `nginx -t` (it skips without them). Only the binary is needed, so no web server is left running.
+# config with `nginx -t` (it fails without them). Only the binary is needed, so no web server is left running.
 if [[ ! -x /usr/sbin/nginx ]]; then
   apt_install nginx-light libnginx-mod-stream openssl
   if command -v systemctl >/dev/null 2>&1; then systemctl disable --now nginx >/dev/null 2>&1 || true; fi
