@@ -86,6 +86,22 @@ async function waitForAddresses(
   );
 }
 
+/**
+ * The mirror of east's `service` with `count` addresses: first east's own slice, whose Deployment, ReplicaSet and
+ * EndpointSlice controllers back off for seconds on a loaded machine (60 s), then the mirror within `mirrorTimeoutMs`,
+ * so a slow mirror still fails.
+ */
+async function waitForMirror(
+  namespace: string,
+  service: string,
+  mirror: string,
+  count: number,
+  mirrorTimeoutMs = 20_000,
+): Promise<string[]> {
+  await waitForAddresses(east, namespace, service, count, 60_000);
+  return waitForAddresses(hub, namespace, mirror, count, mirrorTimeoutMs);
+}
+
 /** A namespace for the link, its Secret and Lease; returns the link's name (unique: mirrors are labelled with it). */
 async function prepareLink(
   spec: Record<string, unknown>,
@@ -202,7 +218,7 @@ describe("link controller on real clusters", () => {
     });
 
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 4 } });
-    expect(await waitForAddresses(hub, ns, "web-east", 4)).toEqual(await waitForAddresses(east, ns, "web", 4));
+    expect(await waitForMirror(ns, "web", "web-east", 4)).toEqual(await addresses(east, ns, "web"));
 
     // The mirror carries what east's EndpointSlice controller stamped. (It drops the stamp on writes no pod or Service
     // change triggered, such as a retry after its cache lagged, so "none" is a possible final state too.)
@@ -215,7 +231,7 @@ describe("link controller on real clusters", () => {
       "the mirror to carry east's trigger time (or none, as east's slice)",
     );
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 1 } });
-    expect(await waitForAddresses(hub, ns, "web-east", 1)).toEqual(await waitForAddresses(east, ns, "web", 1));
+    expect(await waitForMirror(ns, "web", "web-east", 1)).toEqual(await addresses(east, ns, "web"));
 
     const status = await eventually(
       async () => {
@@ -295,7 +311,7 @@ describe("link controller on real clusters", () => {
 
     const shortened = mirrorServiceName(longName, "east-1");
     expect(shortened).toHaveLength(63);
-    await waitForAddresses(hub, ns, shortened, 2);
+    await waitForMirror(ns, longName, shortened, 2);
     const svc = await hub.get<Service>(Resources.services, ns, shortened);
     expect(svc.metadata.annotations?.["zonesync.io/remote-ref"]).toBe(`east-1/${ns}/${longName}`);
   });
@@ -348,8 +364,9 @@ describe("link controller on real clusters", () => {
         spec: { clusterIP: "None", selector: { app: "nginx" }, ports: [{ name: "zone-sync", port: 12345 }] },
       });
     }
-    const remote = await waitForAddresses(east, ns, "nginx-zone-sync-hl", 2);
-    const local = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 2);
+    // Each cluster's own controllers first (see waitForMirror).
+    const remote = await waitForAddresses(east, ns, "nginx-zone-sync-hl", 2, 60_000);
+    const local = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 2, 60_000);
     const peer = { namespace: ns, name: "nginx-zone-sync-hl" };
     const link = await prepareLink({ zoneSync: { targetPeerService: peer, localPeerService: peer, port: 12345 } });
     await startController(link);
@@ -373,6 +390,7 @@ describe("link controller on real clusters", () => {
       "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
     });
     await east.patch(Resources.deployments, ns, "nginx", { spec: { replicas: 3 } });
+    await waitForAddresses(east, ns, "nginx-zone-sync-hl", 3, 60_000);
     await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 5);
   });
 
@@ -391,7 +409,7 @@ describe("link controller on real clusters", () => {
     const first = await targetCredentials(east, cluster("east"), `rot-${link.name}`);
     await putSecret(hub, link.namespace, "creds", first.kubeconfig);
     const controller = await startController(link);
-    await waitForAddresses(hub, ns, "web-east", 1);
+    await waitForMirror(ns, "web", "web-east", 1);
 
     await putSecret(hub, link.namespace, "creds", eastKubeconfig);
     await eventually(
@@ -402,7 +420,7 @@ describe("link controller on real clusters", () => {
     // Revoke the old identity: from now on only the new token can see the target.
     await east.delete(Resources.clusterRoleBindings, undefined, first.serviceAccount);
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 2 } });
-    await waitForAddresses(hub, ns, "web-east", 2);
+    await waitForMirror(ns, "web", "web-east", 2);
 
     await putSecret(hub, link.namespace, "creds", eastKubeconfig.replace(/token: .*/, "token: not-a-valid-token"));
     const status = await eventually(
@@ -417,7 +435,7 @@ describe("link controller on real clusters", () => {
     expect(condition(status, "CredentialsValid")?.message).not.toContain("not-a-valid-token");
     // The mirrors stay, and still follow the target through the previous (valid) credentials.
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
-    await waitForAddresses(hub, ns, "web-east", 3);
+    await waitForMirror(ns, "web", "web-east", 3);
     expect(controller.isLeader).toBe(true);
   });
 
@@ -460,9 +478,9 @@ describe("link controller on real clusters", () => {
     const a = await startController(link, "chart-pod");
     await eventually(async () => a.isLeader, 10_000, "a leader");
     const b = await startController(link, "standalone-pod");
-    await waitForAddresses(hub, ns, "web-east", 1);
+    await waitForMirror(ns, "web", "web-east", 1);
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 2 } });
-    await waitForAddresses(hub, ns, "web-east", 2);
+    await waitForMirror(ns, "web", "web-east", 2);
     expect(b.isLeader).toBe(false);
     expect(await writes(b)).toBe(0);
     expect(await writes(a)).toBeGreaterThan(0);
@@ -474,7 +492,7 @@ describe("link controller on real clusters", () => {
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
     await eventually(async () => b.isLeader, 20_000, "the standby to take over");
     expect(Date.now() - died).toBeLessThanOrEqual(15_000);
-    await waitForAddresses(hub, ns, "web-east", 3);
+    await waitForMirror(ns, "web", "web-east", 3);
     expect(await writes(b)).toBeGreaterThan(0);
   });
 
@@ -657,7 +675,7 @@ describe("standalone to chart, with real controllers", () => {
         credentialsSecret: "creds",
       }),
     );
-    await waitForAddresses(hub, ns, "web-east", 2, 30_000);
+    await waitForMirror(ns, "web", "web-east", 2, 30_000);
     const helm = new Helm({ binary: sharedEnv().helm4, kubeconfig: cluster("hub").kubeconfigPath });
     await helm.upgradeInstall({
       release: "zonesync",
@@ -700,7 +718,7 @@ describe("standalone to chart, with real controllers", () => {
     const migratedAt = Date.now();
     // The chart's controller took the Lease over: it follows a change.
     await east.patch(Resources.deployments, ns, "web", { spec: { replicas: 3 } });
-    await waitForAddresses(hub, ns, "web-east", 3, 30_000);
+    await waitForMirror(ns, "web", "web-east", 3, 30_000);
     const followedAt = Date.now();
     sampling = false;
     await sampler;
