@@ -28,4 +28,4 @@ export async function createNamespace(client: KubeClient, name: string): Promise
   await ensureNamespace(client, name);
 }
 
-export { eventually } from "./env/wait.ts";
+export { eventually, KUBE_CONTROLLERS_MS } from "./env/wait.ts";

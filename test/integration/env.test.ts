@@ -6,7 +6,15 @@ import { KubeApiError } from "../../src/kube/errors.ts";
 import { endpointSliceType, Resources, servedVersion } from "../../src/kube/resources.ts";
 import { kubeconfigYaml, startClusters } from "../env/index.ts";
 import { trackedPids } from "../env/processes.ts";
-import { adminClient, cluster, createNamespace, eventually, sharedEnv, uniqueName } from "../support.ts";
+import {
+  adminClient,
+  cluster,
+  createNamespace,
+  eventually,
+  KUBE_CONTROLLERS_MS,
+  sharedEnv,
+  uniqueName,
+} from "../support.ts";
 
 interface Slice extends KubeObject {
   endpoints?: Array<{ addresses: string[] }>;
@@ -134,10 +142,7 @@ describe("the real test clusters", () => {
         const a = await sliceAddresses(client, namespace, "web");
         return a.length === 3 ? a : undefined;
       },
-      // The EndpointSlice controller retries a Service whose slices its own cache has not caught up with ("stale
-      // informer cache") after 1, 2, 4, 8 s... (kube's endpointslice defaultSyncBackOff): on a loaded 2-core CI run
-      // that passed 15 s once while another file ran its private control planes and a Prometheus.
-      60_000,
+      KUBE_CONTROLLERS_MS,
       "three addresses in the EndpointSlice",
     );
     for (const address of addresses) expect(address.startsWith(cluster("east").podIpPrefix)).toBe(true);

@@ -21,7 +21,7 @@ import { runChecks } from "../../src/check/run.ts";
 import type { CheckReport } from "../../src/check/types.ts";
 import { sleep } from "../../src/sleep.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
-import { adminClient, cluster, createNamespace, eventually, uniqueName } from "../support.ts";
+import { adminClient, cluster, createNamespace, eventually, KUBE_CONTROLLERS_MS, uniqueName } from "../support.ts";
 
 /**
  * The MCS controller on a real API server, cases named after the kubernetes-sigs/mcs-api conformance suite (v0.5.0,
@@ -76,6 +76,18 @@ function deployment(ns: string, name: string, replicas: number) {
       },
     },
   };
+}
+
+/** The cluster's own controllers have put `count` endpoints in the Service's own slices (before any MCS wait). */
+async function ownEndpoints(client: KubeClient, ns: string, service: string, count: number): Promise<void> {
+  await eventually(
+    async () => {
+      const list = await client.list<Slice>(slices, ns, { labelSelector: `kubernetes.io/service-name=${service}` });
+      return list.items.flatMap((s) => s.endpoints ?? []).length === count;
+    },
+    KUBE_CONTROLLERS_MS,
+    `${count} endpoints of ${ns}/${service}`,
+  );
 }
 
 async function exportService(ns: string, name: string, spec: Record<string, unknown>): Promise<void> {
@@ -318,6 +330,7 @@ describe("MCS conformance (ported), one cluster: EndpointSlice", () => {
     await createNamespace(hub, ns);
     await hub.create(Resources.deployments, deployment(ns, "app", 2));
     await exportService(ns, "app", { selector: { app: "app" }, ports: [{ port: 80 }] });
+    await ownEndpoints(hub, ns, "app", 2);
     const derived = derivedServiceName("app");
     const own = await eventually(
       async () => {
@@ -459,6 +472,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
     for (const client of everywhere) await createNamespace(client, ns);
     await east.create(Resources.deployments, deployment(ns, "hello", 1));
     await exportIn(east, ns, "hello", { selector: { app: "hello" }, ports: [{ name: "http", port: 42 }] });
+    await ownEndpoints(east, ns, "hello", 1);
     const mcsSlices: Array<[typeof hub, string]> = [];
     for (const client of everywhere) {
       const imported = await eventually(
@@ -560,6 +574,7 @@ describe("MCS conformance (ported), three clusters (hub imports from east and we
         spec: { selector: { app: "web" }, ports: [{ name: "http", port: 80 }] },
       });
     }
+    for (const client of [east, west]) await ownEndpoints(client, ns, "web", 2);
     const exported = Date.now();
     await east.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });
     await west.create(Resources.serviceExports, { metadata: { name: "web", namespace: ns } });

@@ -27,7 +27,7 @@ import { startEnvironment, type Environment } from "../env/index.ts";
 import { freePort } from "../env/ports.ts";
 import { startProcess, type ManagedProcess } from "../env/processes.ts";
 import { findPrometheus, promtool as promtoolBinary } from "../env/prometheus.ts";
-import { eventually, uniqueName } from "../support.ts";
+import { eventually, KUBE_CONTROLLERS_MS, uniqueName } from "../support.ts";
 import { sleep } from "../../src/sleep.ts";
 
 /**
@@ -161,6 +161,11 @@ describe("link controller under failures", () => {
     });
     await controller.start();
     try {
+      await eventually(
+        async () => (await endpoints(src, ns, "web")).filter((e) => e.ready).length === 3,
+        KUBE_CONTROLLERS_MS,
+        "3 ready endpoints in src's own slice",
+      );
       await eventually(
         async () => (await endpoints(dst, ns, "web-src")).filter((e) => e.ready).length === 3,
         30_000,

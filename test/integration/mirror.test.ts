@@ -18,7 +18,7 @@ import { readTriggerTime } from "../../src/mirror/model.ts";
 import { mirrorServiceName } from "../../src/mirror/naming.ts";
 import { ownedLabels } from "../../src/zonesync/objects.ts";
 import { ensureNamespace, installCrd, linkObject, putSecret, targetCredentials } from "../../bench/mirror/setup.ts";
-import { adminClient, cluster, eventually, sharedEnv, uniqueName } from "../support.ts";
+import { adminClient, cluster, eventually, KUBE_CONTROLLERS_MS, sharedEnv, uniqueName } from "../support.ts";
 import { sleep } from "../../src/sleep.ts";
 
 /** The EndpointSlice type the clusters serve (set in beforeAll). */
@@ -87,9 +87,8 @@ async function waitForAddresses(
 }
 
 /**
- * The mirror of east's `service` with `count` addresses: first east's own slice, whose Deployment, ReplicaSet and
- * EndpointSlice controllers back off for seconds on a loaded machine (60 s), then the mirror within `mirrorTimeoutMs`,
- * so a slow mirror still fails.
+ * The mirror of east's `service` with `count` addresses: first east's own slice (KUBE_CONTROLLERS_MS), then the
+ * mirror within `mirrorTimeoutMs`, so a slow mirror still fails.
  */
 async function waitForMirror(
   namespace: string,
@@ -98,7 +97,7 @@ async function waitForMirror(
   count: number,
   mirrorTimeoutMs = 20_000,
 ): Promise<string[]> {
-  await waitForAddresses(east, namespace, service, count, 60_000);
+  await waitForAddresses(east, namespace, service, count, KUBE_CONTROLLERS_MS);
   return waitForAddresses(hub, namespace, mirror, count, mirrorTimeoutMs);
 }
 
@@ -365,8 +364,8 @@ describe("link controller on real clusters", () => {
       });
     }
     // Each cluster's own controllers first (see waitForMirror).
-    const remote = await waitForAddresses(east, ns, "nginx-zone-sync-hl", 2, 60_000);
-    const local = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 2, 60_000);
+    const remote = await waitForAddresses(east, ns, "nginx-zone-sync-hl", 2, KUBE_CONTROLLERS_MS);
+    const local = await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 2, KUBE_CONTROLLERS_MS);
     const peer = { namespace: ns, name: "nginx-zone-sync-hl" };
     const link = await prepareLink({ zoneSync: { targetPeerService: peer, localPeerService: peer, port: 12345 } });
     await startController(link);
@@ -390,7 +389,7 @@ describe("link controller on real clusters", () => {
       "endpointslice.kubernetes.io/managed-by": "link-controller.zonesync.io",
     });
     await east.patch(Resources.deployments, ns, "nginx", { spec: { replicas: 3 } });
-    await waitForAddresses(east, ns, "nginx-zone-sync-hl", 3, 60_000);
+    await waitForAddresses(east, ns, "nginx-zone-sync-hl", 3, KUBE_CONTROLLERS_MS);
     await waitForAddresses(hub, ns, "nginx-zone-sync-hl", 5);
   });
 
