@@ -262,8 +262,9 @@ export class McsController {
       clusters: plan.serviceImport?.clusters.join(",") ?? "none",
       carried: importSlices.length,
     });
-    await this.writeExportStatus(key, plan);
+    // The own slices first: they carry the export to every other cluster, whose imports wait for them.
     await this.writeOwnSlices(namespace, plan, importSlices);
+    await this.writeExportStatus(key, plan);
     await this.writeImport(namespace, name, plan, derived);
   }
 
@@ -362,22 +363,25 @@ export class McsController {
       },
       spec,
     } as KubeObject;
-    // The status is written separately, but the hash covers it: a change of exporters alone is a change.
-    const desired = withHash({ ...body, status: { clusters: plan.serviceImport.clusters } } as KubeObject);
-    delete (desired.body as { status?: unknown }).status;
+    const desired = withHash(body);
     if (existingImport?.hash !== desired.hash) {
       const written = await this.apply(Resources.serviceImports, desired, existingImport !== undefined);
       if (!written) return;
-      this.ensureLeading();
-      // A merge patch replaces the list as a whole: exporters that went are gone from it.
-      await client.patch(
-        Resources.serviceImports,
-        namespace,
-        name,
-        { status: { clusters: plan.serviceImport.clusters.map((cluster) => ({ cluster })) } },
-        { strategy: "merge", subresource: "status", fieldManager: MCS_FIELD_MANAGER },
-      );
     }
+    // The exporters are compared with the status as it is, not folded into the hash: a status write lost after the
+    // spec's (a killed process, a failed request) is made again, and a change of exporters alone writes no spec.
+    const { clusters } = plan.serviceImport;
+    const current = existingImport?.exporters ?? [];
+    if (current.length === clusters.length && current.every((c, i) => c === clusters[i])) return;
+    this.ensureLeading();
+    // A merge patch replaces the list as a whole: exporters that went are gone from it.
+    await client.patch(
+      Resources.serviceImports,
+      namespace,
+      name,
+      { status: { clusters: clusters.map((cluster) => ({ cluster })) } },
+      { strategy: "merge", subresource: "status", fieldManager: MCS_FIELD_MANAGER },
+    );
   }
 
   /**

@@ -369,11 +369,21 @@ describe("toOwnedView", () => {
       hash: "abc",
       importName: "web",
       clusterIPs: ["10.0.0.9"],
+      exporters: [],
     });
     const bare = owned({});
     expect(bare).not.toHaveProperty("hash");
     expect(bare).not.toHaveProperty("importName");
     expect(bare.clusterIPs).toEqual([]);
+  });
+
+  it("keeps a ServiceImport's exporters in order; a malformed entry reads as an empty id", () => {
+    const withStatus = (status: unknown) =>
+      view({ metadata: { name: "web", namespace: "shop" }, spec: {}, status } as never).exporters;
+    expect(withStatus({ clusters: [{ cluster: "west" }, { cluster: "east" }] })).toEqual(["west", "east"]);
+    expect(withStatus({ clusters: [{ cluster: 7 }, null, {}] })).toEqual(["", "", ""]);
+    expect(withStatus({ clusters: "east" })).toEqual([]);
+    expect(withStatus(undefined)).toEqual([]);
   });
 
   it("takes spec.clusterIPs, else spec.clusterIP", () => {

@@ -155,11 +155,16 @@ export interface OwnedView extends KubeObject {
   /** multicluster.kubernetes.io/service-name: the import a derived Service belongs to. */
   importName?: string;
   clusterIPs: string[];
+  /** A ServiceImport's status.clusters, in order: the exporters it was last written with. */
+  exporters: string[];
 }
 
 export function toOwnedView(managedLabel: string) {
   return (raw: unknown): OwnedView => {
-    const obj = raw as KubeObject & { spec?: { clusterIP?: unknown; clusterIPs?: unknown } };
+    const obj = raw as KubeObject & {
+      spec?: { clusterIP?: unknown; clusterIPs?: unknown };
+      status?: { clusters?: unknown };
+    };
     const labels = obj.metadata.labels ?? {};
     const hash = obj.metadata.annotations?.[ANNOTATION_MIRROR_HASH];
     const ips = Array.isArray(obj.spec?.clusterIPs)
@@ -178,6 +183,13 @@ export function toOwnedView(managedLabel: string) {
       ...(hash ? { hash } : {}),
       ...optional("importName", labels[LABEL_MCS_SERVICE_NAME]),
       clusterIPs: ips.filter((ip): ip is string => typeof ip === "string" && ip !== "None" && ip !== "").slice(0, 2),
+      // A malformed entry reads as "" so that it differs from any cluster id and is written again.
+      exporters: Array.isArray(obj.status?.clusters)
+        ? obj.status.clusters.map((c: unknown) => {
+            const id = (c as { cluster?: unknown } | null)?.cluster;
+            return typeof id === "string" ? id : "";
+          })
+        : [],
     };
   };
 }

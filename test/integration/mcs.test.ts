@@ -154,6 +154,15 @@ describe("MCS conformance (ported), one cluster", () => {
     expect((await condition(ns, "web", "Conflict"))?.reason).toBe("NoConflicts");
     console.log(`[figures] export → ServiceImport with IP: ${readyMs} ms`);
 
+    // A status write lost after the spec's (a killed controller, a failed request), or an edit by hand: the
+    // exporters come back, though nothing in the spec changed.
+    await hub.patch(Resources.serviceImports, ns, "web", { status: { clusters: [] } }, { subresource: "status" });
+    await eventually(
+      async () => (await importOf(ns, "web"))?.status?.clusters?.[0]?.cluster === ID.hub,
+      10_000,
+      "the exporters back in the ServiceImport's status",
+    );
+
     await hub.delete(Resources.serviceExports, ns, "web");
     await eventually(async () => (await importOf(ns, "web")) === undefined, 20_000, "the ServiceImport to go");
     await eventually(
