@@ -5,7 +5,7 @@
 //   npx tsc -p tsconfig.json && node bench/mcs/run.ts [--sizes 100,1000] [--changes 200] [--interval 50]
 import { spawn, type ChildProcess } from "node:child_process";
 import { closeSync, existsSync, mkdtempSync, openSync, readFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { parse } from "yaml";
@@ -20,6 +20,8 @@ import {
 } from "../../src/mcs/names.ts";
 import { sleep } from "../../src/sleep.ts";
 import { startClusters, type Clusters } from "../../test/env/index.ts";
+import { trackedPids } from "../../test/env/processes.ts";
+import { cpuMeter } from "../cpu.ts";
 import { freePort } from "../../test/env/ports.ts";
 import {
   ensureNamespace,
@@ -505,6 +507,12 @@ async function main(): Promise<void> {
 
       // Every export at once, east and west of a name side by side.
       const timeoutMs = Math.min(600_000, 60_000 + size * 500);
+      const cpu = cpuMeter({
+        // test/env's registry holds the control planes only; the controllers are spawned here.
+        kubernetes: trackedPids(),
+        zonesync: controllers.flatMap((c) => (c.child.pid ? [c.child.pid] : [])),
+        bench: [process.pid],
+      });
       const started = performance.now();
       const sent = new Map<string, number>();
       const ready = specs.map(async (spec) => {
@@ -525,6 +533,7 @@ async function main(): Promise<void> {
       log(`created ${2 * size} ServiceExports in ${ms(performance.now() - started)}`);
       const outcomes = await Promise.all(ready);
       const allSeconds = (performance.now() - started) / 1000;
+      const used = cpu.stop();
       const latencies = outcomes.filter((t): t is number => t !== undefined).sort((a, b) => a - b);
       const missing = outcomes.length - latencies.length;
       const p99 = percentile(latencies, 99);
@@ -534,6 +543,14 @@ async function main(): Promise<void> {
           `(conformance bound 20 s: ${
             p99 < CONFORMANCE_BOUND_MS ? `p99 is ${(CONFORMANCE_BOUND_MS / p99).toFixed(1)}× under` : "p99 is OVER it"
           })${missing ? `, NOT READY after ${timeoutMs / 1000} s: ${missing}` : ""}`,
+      );
+      log(results.at(-1)!);
+      const offered = allSeconds * availableParallelism();
+      const share = (seconds: number) => `${seconds.toFixed(1)} s (${((seconds / offered) * 100).toFixed(0)} %)`;
+      results.push(
+        `MCS, ${size} names: CPU during that burst, of ${offered.toFixed(0)} core-seconds: ` +
+          `Kubernetes (3 API servers, etcd, controller managers) ${share(used.kubernetes)}, ` +
+          `zonesync (3 MCS + 2 link controllers) ${share(used.zonesync)}, the bench ${share(used.bench)}`,
       );
       log(results.at(-1)!);
 

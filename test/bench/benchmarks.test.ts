@@ -36,6 +36,7 @@ const benchmarks: Array<{ name: string; args: string[]; figures: RegExp[] }> = [
     args: ["--sizes", "5", "--changes", "10"],
     figures: [
       /MCS, 5 names exported from east and west: export → hub ServiceImport ready p50 [\d.]+ ms \/ p99 [\d.]+ ms, all in \d+\.\d s/,
+      /MCS, 5 names: CPU during that burst, of \d+ core-seconds: Kubernetes \([^)]*\) (?!0\.0 )[\d.]+ s \(\d+ %\), zonesync \([^)]*\) [\d.]+ s \(\d+ %\)/,
       /MCS, 5 names, 10 endpoint changes \(east and west\): .*, lost \d+ \| floor .* p99 ratio zonesync\/floor: \d+\.\d\d/,
     ],
   },
