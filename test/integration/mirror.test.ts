@@ -46,7 +46,7 @@ let east: KubeClient;
 let eastKubeconfig: string;
 const controllers: LinkController[] = [];
 
-function deployment(namespace: string, name: string, replicas: number, pod: Record<string, unknown> = {}) {
+function deployment(namespace: string, name: string, replicas: number) {
   return {
     metadata: { name, namespace },
     spec: {
@@ -54,7 +54,7 @@ function deployment(namespace: string, name: string, replicas: number, pod: Reco
       selector: { matchLabels: { app: name } },
       template: {
         metadata: { labels: { app: name } },
-        spec: { containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80 }] }], ...pod },
+        spec: { containers: [{ name: "main", image: "nginx:1.27", ports: [{ containerPort: 80 }] }] },
       },
     },
   };
@@ -76,14 +76,44 @@ async function waitForAddresses(
   count: number,
   timeoutMs = 20_000,
 ): Promise<string[]> {
-  return eventually(
-    async () => {
-      const a = await addresses(client, namespace, service);
-      return a.length === count ? a : undefined;
-    },
-    timeoutMs,
-    `${count} addresses for ${namespace}/${service}`,
-  );
+  let last: string[] = [];
+  try {
+    return await eventually(
+      async () => {
+        last = await addresses(client, namespace, service);
+        return last.length === count ? last : undefined;
+      },
+      timeoutMs,
+      `${count} addresses for ${namespace}/${service}`,
+    );
+  } catch (err) {
+    throw new Error(
+      `${(err as Error).message}; last saw [${last.join(", ")}]; ${await podsOf(client, namespace, service)}`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+/** The pods a Service selects, as a timed-out wait reports them: which side was late. */
+async function podsOf(client: KubeClient, namespace: string, service: string): Promise<string> {
+  const svc = await client.getOptional<Service>(Resources.services, namespace, service).catch(() => undefined);
+  const selector = svc?.spec.selector;
+  if (!selector) return "no selector";
+  type Pod = KubeObject & {
+    spec?: { nodeName?: string };
+    status?: { phase?: string; podIP?: string; conditions?: Array<{ type: string; status: string }> };
+  };
+  const labelSelector = Object.entries(selector)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+  const pods = await client.list<Pod>(Resources.pods, namespace, { labelSelector }).catch(() => undefined);
+  const described = (pods?.items ?? []).map((p) => {
+    const ready = p.status?.conditions?.find((c) => c.type === "Ready")?.status ?? "-";
+    return `${p.metadata.name} node=${p.spec?.nodeName ?? "-"} phase=${p.status?.phase ?? "-"} ip=${p.status?.podIP ?? "-"} ready=${ready}`;
+  });
+  return `pods (${labelSelector}): ${described.join("; ") || "none"}`;
 }
 
 /**
@@ -271,11 +301,18 @@ describe("link controller on real clusters", () => {
     const longName = `s${"a".repeat(61)}z`;
     expect(`${longName}-east-1`).toHaveLength(70);
     // StatefulSet-like pods: hostname + subdomain naming the headless Service.
-    await east.create(Resources.deployments, deployment(ns, "db", 2, { subdomain: "db" }));
     for (const i of [0, 1]) {
       await east.create(Resources.pods, {
         metadata: { name: `db-${i}`, namespace: ns, labels: { app: "db-sts" } },
         spec: { hostname: `db-${i}`, subdomain: "db", containers: [{ name: "main", image: "postgres:16" }] },
+      });
+    }
+    // Plain pods behind the long name: the naming is what is tested, not east's Deployment controllers (which, on a
+    // loaded CI run, twice had not produced them within the wait).
+    for (const i of [0, 1]) {
+      await east.create(Resources.pods, {
+        metadata: { name: `long-${i}`, namespace: ns, labels: { app: "long" } },
+        spec: { containers: [{ name: "main", image: "nginx:1.27" }] },
       });
     }
     await east.create(Resources.services, {
@@ -284,7 +321,7 @@ describe("link controller on real clusters", () => {
     });
     await east.create(Resources.services, {
       metadata: { name: longName, namespace: ns, labels: { "export-test": token } },
-      spec: { selector: { app: "db" }, ports: [{ name: "http", port: 8080 }] },
+      spec: { selector: { app: "long" }, ports: [{ name: "http", port: 8080 }] },
     });
     const link = await prepareLink({
       targetClusterName: "east-1",
